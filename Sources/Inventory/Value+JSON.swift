@@ -1,0 +1,171 @@
+/// JSON output that matches Python's `json.dumps`, so that what we print can be compared
+/// byte for byte with what Ansible prints.
+extension Value {
+  /// Options of Python's `json.dumps` that Ansible's tools use.
+  public struct JSONStyle: Sendable {
+    /// Spaces per level, or `nil` for one line with `", "` and `": "` separators.
+    public var indent: Int?
+    public var sortKeys: Bool
+    /// Escape every non-ASCII character as `\uXXXX`, as Python does by default.
+    public var ensureASCII: Bool
+
+    public init(indent: Int? = nil, sortKeys: Bool = false, ensureASCII: Bool = true) {
+      self.indent = indent
+      self.sortKeys = sortKeys
+      self.ensureASCII = ensureASCII
+    }
+
+    /// `ansible-inventory --list` and `--host`: four spaces, sorted keys.
+    public static let ansibleInventory = JSONStyle(indent: 4, sortKeys: true)
+    /// Ansible's `to_json` filter: one line, keys in order.
+    public static let compact = JSONStyle()
+  }
+
+  /// The value as JSON text in the given style.
+  public func jsonString(_ style: JSONStyle = .compact) -> String {
+    var out = ""
+    writeJSON(into: &out, style: style, level: 0)
+    return out
+  }
+
+  private func writeJSON(into out: inout String, style: JSONStyle, level: Int) {
+    switch self {
+    case .null: out += "null"
+    case .bool(let b): out += b ? "true" : "false"
+    case .int(let i): out += String(i)
+    case .double(let d): out += Value.pythonFloatRepr(d, json: true)
+    case .string(let s): Value.writeJSONString(s, into: &out, ensureASCII: style.ensureASCII)
+    case .list(let items):
+      if items.isEmpty {
+        out += "[]"
+        return
+      }
+      out += "["
+      for (i, item) in items.enumerated() {
+        if i > 0 { out += style.indent == nil ? ", " : "," }
+        Value.newline(&out, style, level + 1)
+        item.writeJSON(into: &out, style: style, level: level + 1)
+      }
+      Value.newline(&out, style, level)
+      out += "]"
+    case .dict(let dict):
+      if dict.isEmpty {
+        out += "{}"
+        return
+      }
+      out += "{"
+      let keys = style.sortKeys ? dict.keys.sorted(by: Value.pythonStringOrder) : dict.keys
+      for (i, key) in keys.enumerated() {
+        if i > 0 { out += style.indent == nil ? ", " : "," }
+        Value.newline(&out, style, level + 1)
+        Value.writeJSONString(key, into: &out, ensureASCII: style.ensureASCII)
+        out += ": "
+        (dict[key] ?? .null).writeJSON(into: &out, style: style, level: level + 1)
+      }
+      Value.newline(&out, style, level)
+      out += "}"
+    }
+  }
+
+  private static func newline(_ out: inout String, _ style: JSONStyle, _ level: Int) {
+    guard let indent = style.indent else { return }
+    out += "\n"
+    out += String(repeating: " ", count: indent * level)
+  }
+
+  /// Python orders strings by code point; Swift's `<` on String does too for valid Unicode
+  /// scalars, but compares by grapheme clusters, so compare the scalars explicitly.
+  public static func pythonStringOrder(_ a: String, _ b: String) -> Bool {
+    a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
+  }
+
+  static func writeJSONString(_ s: String, into out: inout String, ensureASCII: Bool) {
+    out += "\""
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case "\u{08}": out += "\\b"
+      case "\u{0C}": out += "\\f"
+      default:
+        if scalar.value < 0x20 || (ensureASCII && scalar.value > 0x7E) {
+          if scalar.value > 0xFFFF {
+            let v = scalar.value - 0x10000
+            out += hex4(0xD800 + (v >> 10))
+            out += hex4(0xDC00 + (v & 0x3FF))
+          } else {
+            out += hex4(scalar.value)
+          }
+        } else {
+          out.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    out += "\""
+  }
+
+  private static func hex4(_ v: UInt32) -> String {
+    let digits = String(v, radix: 16)
+    return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+  }
+
+  /// Python's `repr(float)`: the shortest text that reads back as the same number.
+  public static func pythonFloatRepr(_ d: Double, json: Bool = false) -> String {
+    if d.isNaN { return json ? "NaN" : "nan" }
+    if d.isInfinite { return d < 0 ? (json ? "-Infinity" : "-inf") : (json ? "Infinity" : "inf") }
+    // Swift's description is also shortest-round-trip; it differs from Python only in when it
+    // switches to exponent form and how it writes the exponent.
+    let magnitude = abs(d)
+    if magnitude != 0 && (magnitude >= 1e16 || magnitude < 1e-4) {
+      let s = d.description  // like 1e-05 or 1.5e+16
+      return s.contains("e") ? normaliseExponent(s) : s
+    }
+    var s = d.description
+    if s.contains("e") {
+      s = plainDecimal(d)
+    }
+    if !s.contains(".") { s += ".0" }
+    return s
+  }
+
+  private static func normaliseExponent(_ s: String) -> String {
+    // Python writes 1e-05, 1.5e+16: a sign and at least two exponent digits.
+    guard let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) else { return s }
+    var mantissa = String(s[..<e])
+    var exp = String(s[s.index(after: e)...])
+    var sign = "+"
+    if exp.hasPrefix("-") {
+      sign = "-"
+      exp.removeFirst()
+    } else if exp.hasPrefix("+") {
+      exp.removeFirst()
+    }
+    while exp.count < 2 { exp = "0" + exp }
+    if mantissa.hasSuffix(".0") { mantissa.removeLast(2) }
+    return mantissa + "e" + sign + exp
+  }
+
+  private static func plainDecimal(_ d: Double) -> String {
+    // Only reached for 1e-4 <= |d| < 1e16 when Swift chose exponent form.
+    let s = d.description
+    guard let e = s.firstIndex(of: "e"), let exp = Int(s[s.index(after: e)...]) else { return s }
+    var mantissa = String(s[..<e])
+    let negative = mantissa.hasPrefix("-")
+    if negative { mantissa.removeFirst() }
+    let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+    var digits = String(parts[0]) + (parts.count > 1 ? String(parts[1]) : "")
+    var point = parts[0].count + exp
+    if point <= 0 {
+      digits = String(repeating: "0", count: -point + 1) + digits
+      point = 1
+    }
+    while digits.count < point { digits += "0" }
+    let intPart = digits.prefix(point)
+    var frac = digits.dropFirst(point)
+    while frac.hasSuffix("0") { frac.removeLast() }
+    return (negative ? "-" : "") + intPart + "." + (frac.isEmpty ? "0" : frac)
+  }
+}

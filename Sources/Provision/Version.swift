@@ -1,0 +1,1 @@
+public enum ProvisionVersion { public static let string = "0.1.0" }

@@ -1,0 +1,5 @@
+import ArgumentParser
+import Inventory
+import Provision
+
+print("provision")

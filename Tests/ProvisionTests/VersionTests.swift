@@ -1,0 +1,5 @@
+import Testing
+
+@testable import Provision
+
+@Test func versionIsSet() { #expect(!ProvisionVersion.string.isEmpty) }
