@@ -33,6 +33,8 @@ let package = Package(
     .testTarget(
       name: "InventoryTests", dependencies: ["Inventory"],
       resources: [.copy("Fixtures")]),
-    .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Inventory"]),
+    .testTarget(
+      name: "ProvisionTests", dependencies: ["Provision", "Inventory"],
+      resources: [.copy("Fixtures")]),
   ]
 )
