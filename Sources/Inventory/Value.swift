@@ -149,3 +149,7 @@ public struct OrderedDict: Sendable, Hashable, Sequence {
   public static func == (lhs: OrderedDict, rhs: OrderedDict) -> Bool { lhs.storage == rhs.storage }
   public func hash(into hasher: inout Hasher) { hasher.combine(storage) }
 }
+
+extension OrderedDict: ExpressibleByDictionaryLiteral {
+  public init(dictionaryLiteral elements: (String, Value)...) { self.init(elements) }
+}
