@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Inventory
+
+/// `provision validate`: every error in a playbook and inventory, before any host is touched.
+struct ValidateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "validate",
+    abstract: "Check playbooks (and an inventory) for errors without connecting to any host.",
+    discussion: """
+      Exits 0 when everything is valid and 4 when an error was found.
+
+      Examples:
+        provision validate playbooks/rancher-ha.yml -i inventories/ha.ini
+        provision validate playbooks/*.yml
+      """)
+
+  @Argument(help: "Playbook files.")
+  var playbooks: [String]
+
+  @Option(name: [.short, .customLong("inventory")], help: "An inventory file, directory or host list; repeatable.")
+  var inventory: [String] = []
+
+  func run() throws {
+    var errors = 0
+    if !inventory.isEmpty {
+      do {
+        let inv = try InventoryLoader.load(sources: inventory)
+        for warning in inv.warnings { printError(warning.description) }
+      } catch {
+        printError(error.diagnostic.description)
+        errors += 1
+      }
+    }
+    for path in playbooks {
+      do {
+        let docs = try YAMLLoader.load(contentsOf: path)
+        if docs.isEmpty || docs.allSatisfy({ $0.value == .null }) {
+          printError("\(path):1:1: error: the playbook is empty\n  hint: a playbook is a list of plays, each with 'hosts:' and 'tasks:'")
+          errors += 1
+        }
+      } catch {
+        printError(error.diagnostic.description)
+        errors += 1
+      }
+    }
+    if errors > 0 {
+      printError("\(errors) error\(errors == 1 ? "" : "s") found")
+      throw ExitCode(ExitStatus.badInput)
+    }
+    print("ok: \(playbooks.count) playbook\(playbooks.count == 1 ? "" : "s") valid")
+  }
+}

@@ -1,5 +1,0 @@
-import ArgumentParser
-import Inventory
-import Provision
-
-print("provision")
