@@ -88,6 +88,29 @@ public enum InventoryLoader {
     }
   }
 
+  /// Reads INI inventory text, as from a file named `file`.
+  public static func load(iniText text: String, file: String) throws(InventoryError) -> Inventory {
+    var inventory = Inventory()
+    try INIInventoryParser.parse(text, file: file, into: &inventory)
+    inventory.reconcile()
+    return inventory
+  }
+
+  /// Reads YAML inventory text, as from a file named `file`.
+  public static func load(yamlText text: String, file: String) throws(InventoryError) -> Inventory {
+    var inventory = Inventory()
+    let bytes = Array(text.utf8)
+    let root: YAMLNode?
+    do {
+      root = try YAMLLoader.loadSingle(bytes, file: file)
+    } catch {
+      throw InventoryError(.yaml(error), at: error.location)
+    }
+    try YAMLInventoryParser.parse(root, file: file, bytes: bytes, into: &inventory)
+    inventory.reconcile()
+    return inventory
+  }
+
   /// Loads `group_vars/NAME*` and `host_vars/NAME*` under `directory` for every known group
   /// and host.
   static func loadVarsDirectory(_ directory: String, into inventory: inout Inventory) throws(InventoryError) {
