@@ -9,6 +9,8 @@ public struct YAMLError: DiagnosticError, Equatable {
     /// Aliases expand to more nodes than any real document needs ("billion laughs").
     case expansionLimit(Int)
     case complexKey
+    /// `key: {{ var }}` unquoted: YAML reads the braces as a mapping inside a mapping.
+    case unquotedTemplate
     case unreadable(String)
   }
 
@@ -27,6 +29,7 @@ public struct YAMLError: DiagnosticError, Equatable {
     case .expansionLimit(let limit):
       return "aliases expand to more than \(limit) nodes; refusing to expand further"
     case .complexKey: return "a mapping key must be a plain value, not a mapping or a list"
+    case .unquotedTemplate: return "unquoted '{{' starts a YAML mapping here, not a template"
     case .unreadable(let why): return why
     }
   }

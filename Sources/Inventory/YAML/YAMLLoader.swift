@@ -181,9 +181,15 @@ private struct TreeBuilder {
       return
     }
     guard case .scalar(let text, let style) = node.content else {
+      if let hint = braceHint(node.location) {
+        // Point at the outer brace, where the value starts.
+        var at = top.location
+        if at.line != node.location.line { at = node.location }
+        throw YAMLError(kind: .unquotedTemplate, location: at, sourceLine: line(at.line), hint: hint)
+      }
       throw YAMLError(
         kind: .complexKey, location: node.location, sourceLine: line(node.location.line),
-        hint: braceHint(node.location) ?? "quote the key, or use a plain word")
+        hint: "quote the key, or use a plain word")
     }
     let keyText = node.keyString
     if !(text == "<<" && style == .plain) {
