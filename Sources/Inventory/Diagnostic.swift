@@ -59,7 +59,7 @@ public protocol DiagnosticError: Error, Sendable {
 }
 
 /// The text of line `line` (1-based) of `bytes`, for diagnostics.
-func sourceLine(_ line: Int, in bytes: [UInt8]) -> String? {
+public func sourceLine(_ line: Int, in bytes: [UInt8]) -> String? {
   guard line >= 1 else { return nil }
   var current = 1
   var start = 0

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inventory
+import Provision
 
 /// `provision validate`: every error in a playbook and inventory, before any host is touched.
 struct ValidateCommand: ParsableCommand {
@@ -33,16 +34,9 @@ struct ValidateCommand: ParsableCommand {
       }
     }
     for path in playbooks {
-      do {
-        let docs = try YAMLLoader.load(contentsOf: path)
-        if docs.isEmpty || docs.allSatisfy({ $0.value == .null }) {
-          printError("\(path):1:1: error: the playbook is empty\n  hint: a playbook is a list of plays, each with 'hosts:' and 'tasks:'")
-          errors += 1
-        }
-      } catch {
-        printError(error.diagnostic.description)
-        errors += 1
-      }
+      let problems = PlaybookValidator.validate(contentsOf: path)
+      for problem in problems { printError(problem.diagnostic.description) }
+      errors += problems.count
     }
     if errors > 0 {
       printError("\(errors) error\(errors == 1 ? "" : "s") found")
