@@ -53,5 +53,32 @@ static inline int cssh_sftp_unlink(LIBSSH2_SFTP *sftp, const char *path) {
   return libssh2_sftp_unlink(sftp, path);
 }
 static inline int cssh_sftp_close(LIBSSH2_SFTP_HANDLE *h) { return libssh2_sftp_close(h); }
+static inline int cssh_sftp_rename(LIBSSH2_SFTP *sftp, const char *from, const char *to) {
+  return libssh2_sftp_rename(sftp, from, to);
+}
+static inline int cssh_sftp_mkdir(LIBSSH2_SFTP *sftp, const char *path, long mode) {
+  return libssh2_sftp_mkdir(sftp, path, mode);
+}
+static inline int cssh_channel_request_pty_size(LIBSSH2_CHANNEL *c, int width, int height) {
+  return libssh2_channel_request_pty_size(c, width, height);
+}
+static inline int cssh_channel_setenv(LIBSSH2_CHANNEL *c, const char *name, const char *value) {
+  return libssh2_channel_setenv(c, name, value);
+}
+static inline unsigned long cssh_channel_window_write(LIBSSH2_CHANNEL *c) {
+  return libssh2_channel_window_write(c);
+}
+static inline int cssh_channel_flush(LIBSSH2_CHANNEL *c) { return libssh2_channel_flush(c); }
+static inline LIBSSH2_CHANNEL *cssh_channel_direct_tcpip(LIBSSH2_SESSION *s, const char *host,
+                                                         int port) {
+  return libssh2_channel_direct_tcpip(s, host, port);
+}
+/// The text of the session's last error, or "" when there is none; libssh2 keeps ownership.
+static inline const char *cssh_session_last_error_message(LIBSSH2_SESSION *s) {
+  char *message = NULL;
+  int length = 0;
+  libssh2_session_last_error(s, &message, &length, 0);
+  return message != NULL ? message : "";
+}
 
 #endif

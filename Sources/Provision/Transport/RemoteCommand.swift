@@ -1,0 +1,63 @@
+import Foundation
+
+/// One command to run on a host, with everything that shapes how it runs.
+public struct RemoteCommand: Sendable, Equatable {
+  /// The command as a POSIX shell string, run by `/bin/sh -c`.
+  public var shell: String
+  /// Bytes written to the command's standard input, followed by end of file.
+  public var stdin: Data
+  /// Variables set for the command, in addition to `LANG=C.UTF-8` and `LC_ALL=C.UTF-8`.
+  ///
+  /// They go into the command string (`env NAME=value`), because sshd accepts `setenv` only
+  /// for names in its `AcceptEnv`.
+  public var environment: [String: String]
+  /// The directory to run in; nil runs in the login user's home.
+  public var workingDirectory: String?
+  /// Seconds after which the command is killed and `TransportError.Kind.timeout` is thrown.
+  public var timeout: Double?
+  /// Privilege escalation, or nil to run as the login user.
+  public var become: Become?
+  /// Whether to allocate a pseudo-terminal; it merges stderr into stdout and adds `\r`.
+  public var wantsPTY: Bool
+
+  /// Creates a command from a shell string.
+  public init(
+    _ shell: String, stdin: Data = Data(), environment: [String: String] = [:],
+    workingDirectory: String? = nil, timeout: Double? = nil, become: Become? = nil,
+    wantsPTY: Bool = false
+  ) {
+    self.shell = shell
+    self.stdin = stdin
+    self.environment = environment
+    self.workingDirectory = workingDirectory
+    self.timeout = timeout
+    self.become = become
+    self.wantsPTY = wantsPTY
+  }
+
+  /// Creates a command from an argument vector; each argument is quoted for the shell.
+  public init(argv: [String], stdin: Data = Data(), become: Become? = nil) {
+    self.init(argv.map(ShellQuoting.quote).joined(separator: " "), stdin: stdin, become: become)
+  }
+}
+
+/// Privilege escalation through `sudo`.
+public struct Become: Sendable, Equatable {
+  /// The user to become; `root` by default.
+  public var user: String
+  /// The sudo password, or nil when sudo needs none (`sudo -n`). Never logged.
+  public var password: String?
+
+  /// Creates a become setting.
+  public init(user: String = "root", password: String? = nil) {
+    self.user = user
+    self.password = password
+  }
+}
+
+extension Become: CustomStringConvertible {
+  /// Names the user only, so a password never reaches a log.
+  public var description: String {
+    "Become(user: \(user), password: \(password == nil ? "none" : "set"))"
+  }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// A `RemoteCommand` as the single shell line sent to the host, with its sudo markers.
+///
+/// The line has the shape
+/// `[sudo …] env LANG=C.UTF-8 LC_ALL=C.UTF-8 NAME=value… [timeout -k 2 N] /bin/sh -c 'script'`.
+/// The environment is set with `env` inside sudo, because sudo resets it and sshd drops
+/// `setenv` requests for names not in `AcceptEnv`. The remote `timeout` kills a command that
+/// outlives its time even if the connection is gone; it is one second longer than the local
+/// deadline, so the local side decides and reports `.timeout`.
+struct RenderedCommand: Sendable, Equatable {
+  /// The line for `exec`.
+  var line: String
+  /// The prompt sudo prints when it wants the password; nil when no password is sent.
+  var becomePrompt: String?
+  /// The line the command prints once sudo let it through; nil when no password is sent.
+  var becomeSuccess: String?
+  /// The sudo password, written to stdin only after `becomePrompt` appears.
+  var becomePassword: String?
+  /// The start of the first stderr line of `trackedLine`, which carries the remote PID.
+  var pidMarker: String
+
+  /// `line` for an SSH login shell, first reporting the shell's PID on stderr.
+  ///
+  /// sshd starts each command in a new session, and `exec` keeps the PID, so the PID is also
+  /// the command's process group: a local timeout or cancellation kills that group over a
+  /// second channel. Closing the channel alone leaves a quiet command such as `sleep` running.
+  var trackedLine: String { "echo \(pidMarker)$$ >&2; exec \(line)" }
+
+  /// Renders `command`; `token` makes the sudo markers unique.
+  init(_ command: RemoteCommand, token: String = RenderedCommand.randomToken()) {
+    pidMarker = "PROVISION-PID-\(token)="
+    var script = command.shell
+    if let directory = command.workingDirectory {
+      script = "cd \(ShellQuoting.quote(directory)) || exit 1\n" + script
+    }
+    var words = ["env", "LANG=C.UTF-8", "LC_ALL=C.UTF-8"]
+    for (name, value) in command.environment.sorted(by: { $0.key < $1.key }) {
+      words.append(ShellQuoting.quote("\(name)=\(value)"))
+    }
+    if let timeout = command.timeout {
+      words += ["timeout", "-k", "2", Self.seconds(timeout + 1)]
+    }
+    words += ["/bin/sh", "-c", ShellQuoting.quote(script)]
+    var line = words.joined(separator: " ")
+    if let become = command.become {
+      let user = ShellQuoting.quote(become.user)
+      if let password = become.password {
+        let prompt = "[sudo via provision, \(token)] password:"
+        let success = "PROVISION-BECOME-OK-\(token)"
+        line =
+          "sudo -S -p \(ShellQuoting.quote(prompt)) -u \(user) -- /bin/sh -c "
+          + ShellQuoting.quote("echo \(success); exec \(line)")
+        becomePrompt = prompt
+        becomeSuccess = success
+        becomePassword = password
+      } else {
+        line = "sudo -n -u \(user) -- \(line)"
+      }
+    }
+    self.line = line
+  }
+
+  /// A random hex token.
+  static func randomToken() -> String {
+    (0..<8).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+  }
+
+  private static func seconds(_ value: Double) -> String {
+    value == value.rounded() ? String(Int(value)) : String(format: "%.3f", value)
+  }
+}

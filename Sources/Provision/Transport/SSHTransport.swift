@@ -1,0 +1,155 @@
+import Foundation
+
+/// Reaches one host over SSH (libssh2), with one session for the whole run.
+///
+/// Commands, uploads and downloads may be issued concurrently; they share the session, at most
+/// `SSHTarget.maxChannels` commands at a time. Each transport drives its session from one
+/// dedicated OS thread (not a cooperative-pool thread), so 500 hosts use 500 mostly idle
+/// threads and no pool thread ever blocks. See `SSHConnection` for the loop, keepalives and
+/// reconnects. A command that times out or whose task is cancelled is killed on the host: its
+/// process group gets SIGTERM, then SIGKILL, over a second channel.
+public final class SSHTransport: Transport {
+  /// Where and how to connect.
+  public let target: SSHTarget
+  private let connection: SSHConnection
+
+  /// Creates a transport; nothing connects until the first call.
+  public init(target: SSHTarget) {
+    self.target = target
+    connection = SSHConnection(target: target)
+  }
+
+  deinit {
+    let connection = connection
+    Task { await connection.shutdown() }
+  }
+
+  public var host: String { target.name }
+
+  public func run(_ command: RemoteCommand) async throws -> CommandResult {
+    try await execute(command, sink: nil)
+  }
+
+  public func run(_ command: RemoteCommand, output: @escaping OutputSink) async throws
+    -> CommandResult
+  {
+    try await execute(command, sink: output)
+  }
+
+  private func execute(_ command: RemoteCommand, sink: OutputSink?) async throws -> CommandResult {
+    try await submit { continuation in
+      ExecOperation(host: host, command: command, sink: sink, continuation: continuation)
+    }
+  }
+
+  /// Runs the operation `make` builds on the connection's thread; cancelling the task closes
+  /// its channel and throws `CancellationError`.
+  private func submit<T: Sendable>(
+    _ make: (CheckedContinuation<T, any Error>) -> LoopOperation
+  ) async throws -> T {
+    let box = OperationBox()
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { continuation in
+        let operation = make(continuation)
+        if box.set(operation) { operation.requestCancellation() }
+        connection.submit(operation)
+      }
+    } onCancel: { [connection] in
+      if let operation = box.cancel() { connection.cancel(operation) }
+    }
+  }
+
+  public func upload(
+    _ data: Data, to path: String, mode: UInt16?, owner: String?, group: String?,
+    become: Become?
+  ) async throws {
+    if let become {
+      // SFTP runs as the login user, so the file goes to a private staging name first and the
+      // become user copies it next to the target and renames it there.
+      let staged = "/tmp/.provision-" + RenderedCommand.randomToken()
+      try await write(
+        data, to: staged, destination: path, mode: become.user == "root" ? 0o600 : 0o644)
+      let script = RemoteScripts.installStaged(
+        staged: staged, to: path, mode: mode, owner: owner, group: group)
+      try await check(RemoteCommand(script, become: become), doing: "install '\(path)'")
+    } else {
+      let temporary = RemoteScripts.temporaryPath(for: path)
+      do {
+        try await write(data, to: temporary, destination: path, mode: 0o600)
+      } catch let error as TransportError where error.kind != .connectionDropped {
+        // A transfer that failed halfway leaves a partial temporary file behind.
+        _ = try? await run(RemoteCommand(argv: ["rm", "-f", "--", temporary]))
+        throw error
+      }
+      let script = RemoteScripts.install(
+        temporary: temporary, to: path, mode: mode, owner: owner, group: group)
+      try await check(RemoteCommand(script), doing: "install '\(path)'")
+    }
+  }
+
+  public func download(_ path: String, become: Become?) async throws -> Data {
+    if let become {
+      let result = try await check(
+        RemoteCommand(argv: ["cat", "--", path], become: become), doing: "read '\(path)'")
+      return result.stdout
+    }
+    return try await submit { continuation in
+      SFTPReadOperation(host: host, path: path, continuation: continuation)
+    }
+  }
+
+  public func stat(_ path: String, become: Become?) async throws -> RemoteFileInfo? {
+    let result = try await check(
+      RemoteCommand(RemoteScripts.stat(path), become: become), doing: "stat '\(path)'")
+    guard let info = RemoteScripts.parseStat(result.stdoutText) else {
+      throw TransportError(
+        .channel("unexpected output from stat of '\(path)'"), host: host,
+        detail: String(result.stdoutText.prefix(200)))
+    }
+    return info
+  }
+
+  public func close() async { await connection.shutdown() }
+
+  private func write(_ data: Data, to path: String, destination: String, mode: UInt16)
+    async throws
+  {
+    try await submit { (continuation: CheckedContinuation<Void, any Error>) in
+      SFTPWriteOperation(
+        host: host, path: path, destination: destination, data: data, mode: mode,
+        continuation: continuation)
+    }
+  }
+
+  /// Runs `command` and turns a failure into an error naming what was being done.
+  @discardableResult
+  private func check(_ command: RemoteCommand, doing what: String) async throws -> CommandResult {
+    let result = try await run(command)
+    guard result.succeeded else { throw CommandFailure.error(result, doing: what, host: host) }
+    return result
+  }
+}
+
+/// Hands an operation from the submitting task to its cancellation handler, which may run
+/// before the operation exists.
+private final class OperationBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private var operation: LoopOperation?
+  private var isCancelled = false
+
+  /// Stores the operation; returns true when the task was already cancelled.
+  func set(_ operation: LoopOperation) -> Bool {
+    lock.withLock {
+      self.operation = operation
+      return isCancelled
+    }
+  }
+
+  /// Marks the task cancelled; returns the operation if it exists yet.
+  func cancel() -> LoopOperation? {
+    lock.withLock {
+      isCancelled = true
+      return operation
+    }
+  }
+}
