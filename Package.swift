@@ -36,5 +36,7 @@ let package = Package(
     .testTarget(
       name: "ProvisionTests", dependencies: ["Provision", "Inventory"],
       resources: [.copy("Fixtures")]),
+    // Against the test hosts from scripts/testbed (root); fails, never skips, without them.
+    .testTarget(name: "IntegrationTests", dependencies: ["Provision", "Inventory"]),
   ]
 )

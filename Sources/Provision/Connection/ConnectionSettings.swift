@@ -7,15 +7,8 @@ import Inventory
 public struct ConnectionSettings: Sendable, Equatable {
   public enum Kind: String, Sendable { case ssh, local }
 
-  /// What to do with a host key that is not in known_hosts, or differs from it.
-  public enum HostKeyPolicy: String, Sendable {
-    /// Refuse unknown and changed keys (OpenSSH's `StrictHostKeyChecking yes`).
-    case strict
-    /// Record unknown keys, refuse changed ones (`accept-new`).
-    case acceptNew
-    /// Accept anything; only when asked for by name (`no`/`off`).
-    case off
-  }
+  /// What to do with a host key that is not in known_hosts: the transport's own policy.
+  public typealias HostKeyPolicy = SSHTarget.HostKeyPolicy
 
   /// A bastion to go through, from `ProxyJump` or `-J`.
   public struct Jump: Sendable, Equatable {
