@@ -1,6 +1,6 @@
 """Prints, as JSON, the hosts ansible-core selects for each host pattern.
 
-Usage: python ansible_patterns.py SOURCE... -- PATTERN...
+Usage: python ansible-patterns.py SOURCE... -- PATTERN...
 One Python process answers every pattern, which keeps the differential tests fast.
 A pattern Ansible refuses maps to null.
 """

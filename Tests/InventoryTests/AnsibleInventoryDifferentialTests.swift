@@ -79,7 +79,7 @@ import Testing
   func patternsSelectTheSameHosts(_ sources: [String]) throws {
     let inventory = try load(sources)
     let out = try ansible(
-      "python", [Repository.path("Tests/InventoryTests/Support/ansible_patterns.py")] + sources + ["--"]
+      "python", [Repository.path("scripts/ansible-patterns.py")] + sources + ["--"]
         + Self.patterns)
     #expect(out.status == 0, "\(out.stderr)")
     let theirs = try #require(try Value.parseJSON(out.stdout).dictValue)
