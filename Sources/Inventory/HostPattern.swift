@@ -170,7 +170,7 @@ extension Inventory {
         throw InventoryError(
           .badHostPattern(pattern, reason: "not a valid regular expression"), at: nil)
       }
-      nonisolated(unsafe) let r = regex
+      let r = regex
       return { name in
         let range = NSRange(name.startIndex..., in: name)
         return r.firstMatch(in: name, options: [.anchored], range: range) != nil
@@ -179,74 +179,89 @@ extension Inventory {
     if !pattern.contains(where: { "*?[".contains($0) }) {
       return { $0 == pattern }
     }
-    let glob = Array(pattern)
-    return { name in globMatch(glob[...], Array(name)[...]) }
+    let tokens = globTokens(Array(pattern))
+    return { name in globMatch(tokens, Array(name)) }
   }
 }
 
 /// fnmatch: `*` any run, `?` one character, `[abc]`, `[a-z]`, `[!x]` a class.
-private func globMatch(_ p: ArraySlice<Character>, _ s: ArraySlice<Character>) -> Bool {
-  var p = p
-  var s = s
-  while let c = p.first {
-    switch c {
-    case "*":
-      let rest = p.dropFirst()
-      if rest.isEmpty { return true }
-      var t = s
-      while true {
-        if globMatch(rest, t) { return true }
-        if t.isEmpty { return false }
-        t = t.dropFirst()
-      }
-    case "?":
-      guard !s.isEmpty else { return false }
-      p = p.dropFirst()
-      s = s.dropFirst()
-    case "[":
-      guard let close = p.dropFirst(2).firstIndex(of: "]") ?? nil, let ch = s.first else {
-        // An unclosed bracket matches itself.
-        guard s.first == "[" else { return false }
-        p = p.dropFirst()
-        s = s.dropFirst()
-        continue
-      }
-      var set = p[p.index(after: p.startIndex)..<close]
-      let negate = set.first == "!"
-      if negate { set = set.dropFirst() }
-      var hit = false
-      var i = set.startIndex
-      while i < set.endIndex {
-        let a = set[i]
-        let next = set.index(after: i)
-        if next < set.endIndex, set[next] == "-", set.index(after: next) < set.endIndex {
-          let b = set[set.index(after: next)]
-          if a <= ch && ch <= b { hit = true }
-          i = set.index(after: set.index(after: next))
-        } else {
-          if a == ch { hit = true }
-          i = next
-        }
-      }
-      guard hit != negate else { return false }
-      p = p[p.index(after: close)...]
-      s = s.dropFirst()
-    default:
-      guard s.first == c else { return false }
-      p = p.dropFirst()
-      s = s.dropFirst()
+///
+/// Iterative, remembering only the last `*`: linear in pattern times name length, where the
+/// obvious recursion is exponential in the number of stars.
+private func globMatch(_ tokens: [GlobToken], _ s: [Character]) -> Bool {
+  var t = 0
+  var i = 0
+  var star = -1
+  var mark = 0
+  while i < s.count {
+    if t < tokens.count, case .one(let matches) = tokens[t], matches(s[i]) {
+      t += 1
+      i += 1
+    } else if t < tokens.count, case .star = tokens[t] {
+      star = t
+      mark = i
+      t += 1
+    } else if star >= 0 {
+      t = star + 1
+      mark += 1
+      i = mark
+    } else {
+      return false
     }
   }
-  return s.isEmpty
+  while t < tokens.count, case .star = tokens[t] { t += 1 }
+  return t == tokens.count
 }
 
-extension Inventory {
-  /// The same inventory with only `hostNames` left in it (as `ansible-inventory --limit` shows).
-  public func restricted(to hostNames: [String]) -> Inventory {
-    let keep = Set(hostNames)
-    var copy = self
-    for name in hostOrder where !keep.contains(name) { copy.removeHost(name) }
-    return copy
-  }
+private enum GlobToken: Sendable {
+  case star
+  case one(@Sendable (Character) -> Bool)
+}
 
+private func globTokens(_ p: [Character]) -> [GlobToken] {
+  var tokens: [GlobToken] = []
+  var i = 0
+  while i < p.count {
+    let c = p[i]
+    switch c {
+    case "*":
+      if case .star? = tokens.last {} else { tokens.append(.star) }
+      i += 1
+    case "?":
+      tokens.append(.one { _ in true })
+      i += 1
+    case "[":
+      // A class needs a closing bracket after at least one member; otherwise '[' is literal.
+      var j = i + 1
+      if j < p.count && p[j] == "!" { j += 1 }
+      if j < p.count && p[j] == "]" { j += 1 }
+      while j < p.count && p[j] != "]" { j += 1 }
+      guard j < p.count else {
+        tokens.append(.one { $0 == "[" })
+        i += 1
+        continue
+      }
+      var set = Array(p[(i + 1)..<j])
+      let negate = set.first == "!"
+      if negate { set.removeFirst() }
+      var ranges: [(Character, Character)] = []
+      var k = 0
+      while k < set.count {
+        if k + 2 < set.count && set[k + 1] == "-" {
+          ranges.append((set[k], set[k + 2]))
+          k += 3
+        } else {
+          ranges.append((set[k], set[k]))
+          k += 1
+        }
+      }
+      let members = ranges
+      tokens.append(.one { ch in members.contains { $0.0 <= ch && ch <= $0.1 } != negate })
+      i = j + 1
+    default:
+      tokens.append(.one { $0 == c })
+      i += 1
+    }
+  }
+  return tokens
 }

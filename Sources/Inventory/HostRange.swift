@@ -80,19 +80,19 @@ enum HostRange {
     }
     var items: [String] = []
     if let b = Int(begin), let e = Int(end) {
+      guard b >= 0 else {
+        throw InventoryError(.badHostRange(original, reason: "the range cannot start below zero"), at: nil)
+      }
       guard b <= e else {
         throw InventoryError(.badHostRange(original, reason: "the range starts after it ends"), at: nil)
       }
-      guard (e - b) / step < 100_000 else {
-        throw InventoryError(.badHostRange(original, reason: "the range is too large"), at: nil)
-      }
+      let count = (e - b) / step + 1  // e >= b >= 0: no overflow
+      guard count <= maximumHosts else { throw tooLarge(original) }
       // A leading zero fixes the width: node[01:10] -> node01 ... node10.
       let width = begin.hasPrefix("0") && begin.count > 1 ? begin.count : 0
-      var n = b
-      while n <= e {
-        let digits = String(n)
+      for i in 0..<count {
+        let digits = String(b + i * step)
         items.append(String(repeating: "0", count: max(0, width - digits.count)) + digits)
-        n += step
       }
     } else if begin.count == 1, end.count == 1, let b = begin.unicodeScalars.first,
       let e = end.unicodeScalars.first, b.properties.isAlphabetic, e.properties.isAlphabetic
@@ -100,22 +100,33 @@ enum HostRange {
       guard b.value <= e.value else {
         throw InventoryError(.badHostRange(original, reason: "the range starts after it ends"), at: nil)
       }
-      var v = b.value
-      while v <= e.value {
-        if let scalar = Unicode.Scalar(v) { items.append(String(Character(scalar))) }
-        v += UInt32(step)
+      let count = Int(e.value - b.value) / step + 1
+      guard count <= maximumHosts else { throw tooLarge(original) }
+      for i in 0..<count {
+        if let scalar = Unicode.Scalar(b.value + UInt32(i * step)) { items.append(String(Character(scalar))) }
       }
     } else {
       throw InventoryError(
         .badHostRange(original, reason: "begin and end must both be numbers or single letters"),
         at: nil)
     }
+    let rests = try expand(tail, original: original)
+    // Ranges in one name multiply: node[1:100]-[1:100] is 10,000 hosts.
+    let (total, overflow) = items.count.multipliedReportingOverflow(by: rests.count)
+    guard !overflow, total <= maximumHosts else { throw tooLarge(original) }
     var result: [String] = []
+    result.reserveCapacity(total)
     for item in items {
-      for rest in try expand(tail, original: original) {
-        result.append(head + item + rest)
-      }
+      for rest in rests { result.append(head + item + rest) }
     }
     return result
+  }
+
+  /// The most hosts one pattern may expand to; more is almost surely a typo.
+  static let maximumHosts = 100_000
+
+  static func tooLarge(_ pattern: String) -> InventoryError {
+    InventoryError(
+      .badHostRange(pattern, reason: "it expands to more than \(maximumHosts) hosts"), at: nil)
   }
 }

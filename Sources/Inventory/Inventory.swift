@@ -27,6 +27,13 @@ public struct Inventory: Sendable {
   public private(set) var hostOrder: [String] = []
   public private(set) var groups: [String: Group] = [:]
   public private(set) var groupOrder: [String] = []
+  /// Which hosts are directly in which group, for constant-time membership checks.
+  private var members: Set<Member> = []
+
+  private struct Member: Hashable, Sendable {
+    var group: String
+    var host: String
+  }
   /// Variables from `group_vars/` and `host_vars/` files, per source directory, in load order.
   public var groupVarsFiles: [String: [OrderedDict]] = [:]
   public var hostVarsFiles: [String: [OrderedDict]] = [:]
@@ -59,8 +66,9 @@ public struct Inventory: Sendable {
     }
     guard let group else { return }
     addGroup(group)
-    if !(groups[group]?.hosts.contains(name) ?? true) { groups[group]?.hosts.append(name) }
-    if !(hosts[name]?.groups.contains(group) ?? true) { hosts[name]?.groups.append(group) }
+    guard members.insert(Member(group: group, host: name)).inserted else { return }
+    groups[group]?.hosts.append(name)
+    hosts[name]?.groups.append(group)
   }
 
   /// Makes `child` a child group of `parent`; refuses loops.
@@ -76,11 +84,15 @@ public struct Inventory: Sendable {
     if !(groups[child]?.parents.contains(parent) ?? true) { groups[child]?.parents.append(parent) }
   }
 
-  /// Takes a host out of the inventory and all its groups.
-  public mutating func removeHost(_ name: String) {
-    for g in hosts[name]?.groups ?? [] { groups[g]?.hosts.removeAll { $0 == name } }
-    hosts[name] = nil
-    hostOrder.removeAll { $0 == name }
+  /// The same inventory with only `hostNames` left in it (as `ansible-inventory --limit` shows).
+  public func restricted(to hostNames: [String]) -> Inventory {
+    let keep = Set(hostNames)
+    var copy = self
+    copy.hostOrder = hostOrder.filter { keep.contains($0) }
+    copy.hosts = hosts.filter { keep.contains($0.key) }
+    copy.members = members.filter { keep.contains($0.host) }
+    for name in groupOrder { copy.groups[name]?.hosts.removeAll { !keep.contains($0) } }
+    return copy
   }
 
   public mutating func setGroupVariable(_ group: String, _ key: String, _ value: Value) {
@@ -111,13 +123,16 @@ public struct Inventory: Sendable {
     for name in groupOrder where name != "all" && ancestors(of: name).isEmpty {
       try? addChild(name, to: "all")
     }
+    var leavingUngrouped: Set<String> = []
+    defer { groups["ungrouped"]?.hosts.removeAll { leavingUngrouped.contains($0) } }
     for name in hostOrder {
       guard let host = hosts[name] else { continue }
       let others = host.groups.filter { $0 != "all" && $0 != "ungrouped" }
       if host.groups.contains("ungrouped") {
         if !others.isEmpty {
           hosts[name]?.groups.removeAll { $0 == "ungrouped" }
-          groups["ungrouped"]?.hosts.removeAll { $0 == name }
+          members.remove(Member(group: "ungrouped", host: name))
+          leavingUngrouped.insert(name)
         }
       } else if others.isEmpty {
         addHost(name, group: "ungrouped")

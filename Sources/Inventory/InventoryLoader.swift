@@ -45,7 +45,7 @@ public enum InventoryLoader {
           else { continue }
           let path = (source as NSString).appendingPathComponent(entry)
           var sub: ObjCBool = false
-          FileManager.default.fileExists(atPath: path, isDirectory: &sub)
+          _ = FileManager.default.fileExists(atPath: path, isDirectory: &sub)
           if sub.boolValue { continue }
           try loadFile(path, into: &inventory)
         }
@@ -147,7 +147,7 @@ public enum InventoryLoader {
         for sub in all {
           let full = (path as NSString).appendingPathComponent(sub)
           var subIsDir: ObjCBool = false
-          fm.fileExists(atPath: full, isDirectory: &subIsDir)
+          _ = fm.fileExists(atPath: full, isDirectory: &subIsDir)
           let ext = (sub as NSString).pathExtension
           if !subIsDir.boolValue, ["", "yml", "yaml", "json"].contains(ext),
             !(sub as NSString).lastPathComponent.hasPrefix(".")

@@ -108,6 +108,11 @@ public struct OrderedDict: Sendable, Hashable, Sequence {
 
   public init() {}
 
+  public init(minimumCapacity: Int) {
+    keys.reserveCapacity(minimumCapacity)
+    storage.reserveCapacity(minimumCapacity)
+  }
+
   public init(_ pairs: some Sequence<(String, Value)>) {
     for (k, v) in pairs { self[k] = v }
   }

@@ -121,3 +121,46 @@ import Testing
     #expect(names.variables(of: "h")["x"] == "b")
   }
 }
+
+/// Inputs the fuzzer found (kept in Fuzz/Crashes/ until fixed): each must fail cleanly or work.
+@Suite struct FuzzFindingTests {
+  @Test(arguments: [
+    ("h[9223372036854775806:9223372036854775807]", ["h9223372036854775806", "h9223372036854775807"]),
+    ("h[a:b:4294967296]", ["ha"]), ("h[a:b:4294967295]", ["ha"]),
+  ])
+  func rangesNearTheLimitsOfIntegersExpand(_ pattern: String, _ names: [String]) throws {
+    #expect(try InventoryLoader.load(iniText: "[g]\n\(pattern)\n", file: "hosts").hosts(in: "g") == names)
+  }
+
+  @Test(arguments: ["h[-9:9223372036854775807]", "h[0:99999]x[0:99999]", "h[a:\u{30000}]"])
+  func hugeOrNegativeRangesAreRefused(_ pattern: String) throws {
+    let error = try #require(throws: InventoryError.self) {
+      try InventoryLoader.load(iniText: "[g]\n\(pattern)\n", file: "hosts")
+    }
+    if case .badHostRange = error.kind {} else { Issue.record("\(error.kind)") }
+    #expect(error.location?.line == 2)
+  }
+
+  @Test func letterStepsStayInRange() throws {
+    #expect(try InventoryLoader.load(iniText: "[g]\nh[a:e:2]\n", file: "hosts").hosts(in: "g") == ["ha", "hc", "he"])
+  }
+
+  @Test func tenThousandHostsLoadAndRestrict() throws {
+    let inv = try InventoryLoader.load(iniText: "[g]\nh[0:9999]\n[o]\nh[0:3]x-[a:z]\n", file: "hosts")
+    #expect(inv.hosts(in: "g").count == 10_000)
+    let some = inv.restricted(to: ["h5", "h0x-b"])
+    #expect(some.hostOrder == ["h5", "h0x-b"])
+    #expect(some.hosts(in: "g") == ["h5"])
+    #expect(some.hosts(in: "o") == ["h0x-b"])
+  }
+
+  @Test func globsWithManyStarsMatchQuickly() throws {
+    let inv = try InventoryLoader.load(
+      iniText: "[g]\n" + (0..<200).map { "web-\($0).example.com" }.joined(separator: "\n") + "\n", file: "hosts")
+    let stars = String(repeating: "*", count: 25)
+    #expect(try inv.select("\(stars)!.a").hosts.isEmpty)
+    #expect(try inv.select("w*b-1?.*.c*m").hosts.count == 10)
+    #expect(try inv.select("web-[!0-8].example.com").hosts == ["web-9.example.com"])
+    #expect(try inv.select("web-1[0-2]*").hosts.count == 33)
+  }
+}

@@ -55,9 +55,35 @@ private struct TreeBuilder {
     var items: [YAMLNode] = []
     var pairs: [YAMLPair] = []
     var pendingKey: YAMLNode?
-    var seen: [String: SourceLocation] = [:]
+    var pendingKeyText = ""
+    /// Keys seen so far, for duplicate checks: a list while the mapping is small (most are),
+    /// a set once it grows, so neither case pays for the other. Locations are looked up in
+    /// `pairs` only when a duplicate is found.
+    var keys: [String] = []
+    var keySet: Set<String>?
+    var hasMergeKey = false
     /// Nodes in this subtree, aliases expanded; bounds "billion laughs" without walking trees.
     var weight = 1
+
+    func contains(_ key: String) -> Bool {
+      if let keySet { return keySet.contains(key) }
+      return keys.contains(key)
+    }
+
+    func firstLocation(of key: String) -> SourceLocation? {
+      pairs.first { $0.keyText == key }?.key.location
+    }
+
+    func remember(_ key: String) {
+      if keySet != nil {
+        keySet?.insert(key)
+      } else if keys.count < 16 {
+        keys.append(key)
+      } else {
+        keySet = Set(keys + [key])
+        keys = []
+      }
+    }
 
     init(isMapping: Bool, location: SourceLocation, tag: String?, anchor: String?) {
       self.isMapping = isMapping
@@ -138,7 +164,9 @@ private struct TreeBuilder {
         guard let frame = stack.popLast() else { continue }
         if let anchor = frame.anchor { openAnchors.remove(anchor) }
         let content: YAMLNode.Content =
-          frame.isMapping ? .mapping(try applyMergeKeys(frame.pairs)) : .sequence(frame.items)
+          !frame.isMapping
+          ? .sequence(frame.items)
+          : .mapping(frame.hasMergeKey ? try applyMergeKeys(frame.pairs) : frame.pairs)
         try add(YAMLNode(content, at: frame.location, tag: frame.tag), weight: frame.weight, anchor: frame.anchor)
       case YAML_ALIAS_EVENT:
         let name = string(event.data.alias.anchor, strlen(event.data.alias.anchor))
@@ -176,7 +204,7 @@ private struct TreeBuilder {
       return
     }
     if let key = top.pendingKey {
-      top.pairs.append(YAMLPair(key: key, value: node))
+      top.pairs.append(YAMLPair(key: key, value: node, keyText: top.pendingKeyText))
       top.pendingKey = nil
       return
     }
@@ -192,16 +220,20 @@ private struct TreeBuilder {
         hint: "quote the key, or use a plain word")
     }
     let keyText = node.keyString
-    if !(text == "<<" && style == .plain) {
-      if let first = top.seen[keyText] {
+    if text == "<<" && style == .plain {
+      top.hasMergeKey = true
+    } else {
+      if top.contains(keyText) {
+        let first = top.firstLocation(of: keyText) ?? node.location
         throw YAMLError(
           kind: .duplicateKey(keyText, first: first), location: node.location,
           sourceLine: line(node.location.line),
           hint: "a mapping can have each key once; remove or rename one of them")
       }
-      top.seen[keyText] = node.location
+      top.remember(keyText)
     }
     top.pendingKey = node
+    top.pendingKeyText = keyText
   }
 
   /// Applies `<<: *anchor` and `<<: [*a, *b]` the way PyYAML does: merged keys first, keys
@@ -238,7 +270,7 @@ private struct TreeBuilder {
     var order: [String] = []
     var values: [String: YAMLPair] = [:]
     for pair in merged + own {
-      let key = pair.key.keyString
+      let key = pair.keyText
       if values[key] == nil { order.append(key) }
       values[key] = pair
     }

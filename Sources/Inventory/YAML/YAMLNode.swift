@@ -45,7 +45,7 @@ public struct YAMLNode: Sendable, Equatable {
 
   /// The value for a scalar key in a mapping node.
   public subscript(key: String) -> YAMLNode? {
-    pairs?.first { $0.key.scalarText == key }?.value
+    pairs?.first { $0.keyText == key }?.value
   }
 
   /// A short name of the node's kind for messages: "a mapping", "a list", "a string".
@@ -66,12 +66,19 @@ public struct YAMLNode: Sendable, Equatable {
 
 /// A key and its value in a YAML mapping.
 public struct YAMLPair: Sendable, Equatable {
-  public var key: YAMLNode
+  public let key: YAMLNode
   public var value: YAMLNode
+  /// `key.keyString`, worked out once: lookups, merge keys and values all need it.
+  public let keyText: String
 
   public init(key: YAMLNode, value: YAMLNode) {
+    self.init(key: key, value: value, keyText: key.keyString)
+  }
+
+  init(key: YAMLNode, value: YAMLNode, keyText: String) {
     self.key = key
     self.value = value
+    self.keyText = keyText
   }
 }
 
@@ -84,9 +91,9 @@ extension YAMLNode {
     case .sequence(let items):
       return .list(items.map(\.value))
     case .mapping(let pairs):
-      var dict = OrderedDict()
+      var dict = OrderedDict(minimumCapacity: pairs.count)
       for pair in pairs {
-        dict[pair.key.keyString] = pair.value.value
+        dict[pair.keyText] = pair.value.value
       }
       return .dict(dict)
     }
