@@ -262,7 +262,15 @@ struct TemplateTests {
   ])
   func debianVersions(a: String, b: String, op: String) throws {
     let context = DictionaryTemplateContext(["a": .string(a), "b": .string(b)])
-    #expect(try Template.evaluateCondition("a is version(b, '\(op)')", context: context))
+    #expect(try Template.evaluateCondition("a is version(b, '\(op)', version_type='debian')", context: context))
+  }
+
+  /// Without a version_type the comparison is Ansible's LooseVersion, whatever the strings
+  /// look like: a `when:` must mean here what it means in Ansible.
+  @Test func versionWithoutTypeIsAnsiblesLooseComparison() throws {
+    let context = DictionaryTemplateContext(["v": "1.10.3-0~trusty"])
+    #expect(try Template.evaluateCondition("v is version('1.10.3', '>=')", context: context))
+    #expect(try Template.evaluateCondition("not (v is version('1.10.3', '>=', version_type='debian'))", context: context))
   }
 
   @Test func digests() {

@@ -7,9 +7,11 @@ import Inventory
 /// - `'semver'` / `'semantic'`: SemVer 2.0, pre-releases before releases, build ignored.
 /// - `'pep440'`: release numbers, then `a`/`b`/`rc` pre-releases, `.post`, `.dev`.
 /// - `'loose'` or nothing: Python's LooseVersion (numbers and letter runs compared in order),
-///   except that when no type is given and either side contains `~`, `:` or `-`, the Debian
-///   rules apply (epoch, upstream, revision; `~` sorts before everything, even the end), so
-///   `1.10.3-0~trusty` compares as dpkg compares it.
+///   exactly as Ansible does, so a `when:` means the same here: `'1.10.3-0~trusty' is
+///   version('1.10.3', '>=')` is true, as in Ansible.
+/// - `'debian'` (also `'deb'`, `'dpkg'`; not in Ansible): dpkg's rules (epoch, upstream,
+///   revision; `~` sorts before everything, even the end), so `1.10.3-0~trusty` is below
+///   `1.10.3`, as apt sees package versions.
 enum VersionComparison {
   private static let operators: [String: String] = [
     "==": "eq", "=": "eq", "eq": "eq", "<": "lt", "lt": "lt", "<=": "le", "le": "le",
@@ -32,17 +34,11 @@ enum VersionComparison {
     }
     let order: Int
     switch type {
-    case nil:
-      if isDebianStyle(value) || isDebianStyle(other) {
-        order = debian(value, other)
-      } else {
-        order = try loose(value, other, renderer: renderer, at: offset)
-      }
-    case "loose"?: order = try loose(value, other, renderer: renderer, at: offset)
+    case nil, "loose"?: order = try loose(value, other, renderer: renderer, at: offset)
     case "strict"?: order = try strict(value, other, renderer: renderer, at: offset)
     case "semver"?, "semantic"?: order = try semver(value, other, renderer: renderer, at: offset)
     case "pep440"?: order = try pep440(value, other, renderer: renderer, at: offset)
-    case "debian"?, "deb"?: order = debian(value, other)
+    case "debian"?, "deb"?, "dpkg"?: order = debian(value, other)
     case let t?:
       throw renderer.error(
         .failed(
@@ -58,10 +54,6 @@ enum VersionComparison {
     case "gt": return order > 0
     default: return order >= 0
     }
-  }
-
-  private static func isDebianStyle(_ s: String) -> Bool {
-    s.contains("~") || s.contains(":") || s.contains("-")
   }
 
   private static func cmp<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : a > b ? 1 : 0 }
