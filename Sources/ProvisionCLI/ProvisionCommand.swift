@@ -11,5 +11,8 @@ struct ProvisionCommand: AsyncParsableCommand {
       4 bad input (parse or validation errors), as with ansible-playbook; 5 bad options.
       """,
     version: "0.1.0",
-    subcommands: [InventoryCommand.self, ValidateCommand.self, ExecCommand.self])
+    subcommands: [
+      InventoryCommand.self, ValidateCommand.self, EvalCommand.self, TemplateCommand.self,
+      ExecCommand.self,
+    ])
 }
