@@ -44,6 +44,9 @@ struct ExecCommand: AsyncParsableCommand {
     help: "Ask for the SSH password (or set PROVISION_SSH_PASSWORD).")
   var askPass = false
 
+  @Option(name: [.customShort("F"), .customLong("ssh-config")], help: "Read this SSH client config instead of ~/.ssh/config.")
+  var sshConfig: String?
+
   @Option(help: "Seconds after which the command is killed on each host.")
   var timeout: Double?
 
@@ -84,6 +87,9 @@ struct ExecCommand: AsyncParsableCommand {
       ask: askBecomePass, prompt: "BECOME password: ", environment: "PROVISION_BECOME_PASSWORD")
     let sshPassword = Secrets.password(
       ask: askPass, prompt: "SSH password: ", environment: "PROVISION_SSH_PASSWORD")
+    // Encrypted key files: the passphrase comes from the environment, never from a flag.
+    let passphrase = ProcessInfo.processInfo.environment["PROVISION_SSH_PASSPHRASE"]
+    let config = sshConfig.map { SSHConfig(contentsOf: $0) }
     var targets: [(String, ConnectionSettings)] = []
     for host in hosts {
       var vars = inv.variables(of: host)
@@ -93,7 +99,9 @@ struct ExecCommand: AsyncParsableCommand {
       if let becomeUser { vars["ansible_become_user"] = .string(becomeUser) }
       if let becomePassword { vars["ansible_become_password"] = .string(becomePassword) }
       if let sshPassword { vars["ansible_password"] = .string(sshPassword) }
-      targets.append((host, ConnectionSettings.resolve(host: host, variables: vars)))
+      var settings = ConnectionSettings.resolve(host: host, variables: vars, sshConfig: config)
+      settings.passphrase = passphrase
+      targets.append((host, settings))
     }
     let started = Date()
     let results = await ParallelExec.run(

@@ -23,6 +23,18 @@ import Testing
     }
   }
 
+  @Test func connectsOverIPv6() async throws {
+    var settings = try Testbed.settings("node2")
+    settings.address = "fd31:231::12"
+    settings.hostKeyPolicy = .acceptNew  // known_hosts lists the hosts by IPv4 address
+    settings.knownHostsFiles = ["/tmp/provision-known-hosts-v6-\(UUID())"]
+    defer { try? FileManager.default.removeItem(atPath: settings.knownHostsFiles[0]) }
+    let transport = settings.makeTransport()
+    defer { Task { await transport.close() } }
+    let r = try await transport.run("echo $SSH_CONNECTION")
+    #expect(r.stdoutText.contains("fd31:231::12"))
+  }
+
   @Test func exitStatusSignalAndSeparateStreams() async throws {
     let transport = try Testbed.settings("node1").makeTransport()
     defer { Task { await transport.close() } }

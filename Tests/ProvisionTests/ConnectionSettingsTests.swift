@@ -97,4 +97,18 @@ import Testing
     #expect(parsed.settings(for: "inc").port == 2999)
     #expect(parsed.settings(for: "other").port == 22)
   }
+
+  @Test func sshTargetCarriesCredentialsAndChainsJumps() {
+    var s = ConnectionSettings.resolve(
+      host: "db.prod", variables: ["ansible_ssh_common_args": "-J a.example,ops@b.example:2200", "ansible_password": "pw"],
+      sshConfig: config, home: "/home/me")
+    s.passphrase = "phrase"
+    let target = s.sshTarget
+    #expect(target.passphrase == "phrase" && target.password == "pw")
+    // -J a,b: connect to a, through it to b, through b to the host.
+    let last = target.proxyJump?.target
+    #expect(last?.name == "b.example" && last?.port == 2200 && last?.user == "ops")
+    #expect(last?.proxyJump?.target.name == "a.example")
+    #expect(last?.proxyJump?.target.proxyJump == nil)
+  }
 }

@@ -14,7 +14,7 @@ extension ConnectionSettings {
     }
     return SSHTarget(
       name: inventoryName, address: address, port: port, user: user, identityFiles: identityFiles,
-      password: password, useAgent: !identitiesOnly || identityFiles.isEmpty,
+      passphrase: passphrase, password: password, useAgent: !identitiesOnly || identityFiles.isEmpty,
       knownHostsFiles: knownHostsFiles, hostKeyPolicy: hostKeyPolicy, connectTimeout: connectTimeout,
       keepaliveInterval: keepaliveInterval ?? 30, proxyJump: proxy)
   }

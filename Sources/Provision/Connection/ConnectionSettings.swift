@@ -27,6 +27,8 @@ public struct ConnectionSettings: Sendable, Equatable {
   public var identitiesOnly = false
   /// `ansible_password`; never printed.
   public var password: String?
+  /// The passphrase of encrypted key files; never printed.
+  public var passphrase: String?
   public var hostKeyPolicy: HostKeyPolicy = .strict
   public var knownHostsFiles: [String] = []
   public var connectTimeout: Double = 10
