@@ -881,14 +881,16 @@ extension TemplateRenderer {
             s, args.count == 1 ? .list(args) : .list(args), renderer: self, at: offset)))
     case "random":
       let p = try a.bind(name, ["start", "step", "seed"])
-      var generator = TemplateRandom(seed: try p[2].map { try value($0, at: offset).pythonString })
+      var generator = TemplateRandom(seed: try p[2].map { try value($0, at: offset) })
       switch try v() {
       case .int(let end):
+        // Ansible: `if not start: start = 0; if not step: step = 1`, then randrange.
         let start = try a.int(p[0], 0, name)
         let step = try a.int(p[1], 1, name)
-        let choices = Array(stride(from: start, to: end, by: max(step, 1)))
-        guard !choices.isEmpty else { throw error(.value("empty range for randrange"), at: offset) }
-        return .value(.int(choices[generator.next(below: choices.count)]))
+        guard let picked = generator.randrange(start, end, step == 0 ? 1 : step) else {
+          throw error(.value("empty range for randrange(\(start), \(end), \(step))"), at: offset)
+        }
+        return .value(.int(picked))
       case let x:
         let items = try list(x, name, at: offset)
         guard !items.isEmpty else { return .undefined("No random item, sequence was empty.") }
@@ -896,7 +898,9 @@ extension TemplateRenderer {
       }
     case "shuffle":
       let p = try a.bind(name, ["seed"])
-      var generator = TemplateRandom(seed: try p[0].map { try value($0, at: offset).pythonString })
+      // Ansible seeds only when the seed is truthy (`if seed:`).
+      let seed = try p[0].map { try value($0, at: offset) }
+      var generator = TemplateRandom(seed: seed.flatMap { $0.isTruthy ? $0 : nil })
       var items = try list(try v(), name, at: offset)
       for i in stride(from: items.count - 1, to: 0, by: -1) {
         items.swapAt(i, generator.next(below: i + 1))
