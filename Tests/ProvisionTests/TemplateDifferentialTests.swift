@@ -55,7 +55,7 @@ struct TemplateDifferentialTests {
   }
 
   static func run() throws -> Outcome {
-    let document = try JSONReader.parse(try fixture("expected.json"))
+    let document = try Value.parseJSON(try fixture("expected.json"))
     let known = Set(
       try fixture("known-failures.txt").split(separator: "\n").map(String.init)
         .filter { !$0.hasPrefix("#") && !$0.isEmpty })

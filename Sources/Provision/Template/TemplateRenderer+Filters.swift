@@ -635,9 +635,9 @@ extension TemplateRenderer {
     case "from_json":
       let s = string(try v())
       do {
-        return .value(try JSONReader.parse(s))
-      } catch let e as JSONReader.Failure {
-        throw error(.value("from_json: \(e.message)"), at: offset)
+        return .value(try Value.parseJSON(s))
+      } catch let e {
+        throw error(.value("from_json: \(e)"), at: offset)
       }
     case "to_yaml", "to_nice_yaml":
       let p = try a.bind(
