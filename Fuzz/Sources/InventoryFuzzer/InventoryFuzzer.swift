@@ -31,7 +31,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 /// Variables a template under test can reach: every kind of value, nested.
-private let templateContext = DictionaryTemplateContext([
+// libFuzzer calls the harness from one thread only.
+nonisolated(unsafe) private let templateContext = DictionaryTemplateContext([
   "s": "text", "n": 42, "f": 1.5, "b": true, "none": .null, "l": [1, "two", [3]],
   "d": ["k": "v", "nested": ["x": [1, 2]]], "ansible_managed": "managed",
 ])
@@ -88,7 +89,7 @@ private func exercise(_ inventory: Inventory) {
   if let host = inventory.hostOrder.first { patterns += [host, "all:&\(host)"] }
   // Selection is linear in hosts per pattern, but a few lines can name 100,000 hosts, and a
   // score of patterns over that many under AddressSanitizer passes libFuzzer's 10 s limit.
-  guard inventory.hostOrder.count <= 20_000 else { return }
+  guard inventory.hostOrder.count <= 5_000 else { return }
   for pattern in patterns {
     do {
       let selection = try inventory.select(pattern, limit: "all:!\(fixedPatterns[2])")
