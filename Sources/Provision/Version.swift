@@ -1,1 +1,4 @@
-public enum ProvisionVersion { public static let string = "0.1.0" }
+/// The version `provision --version` prints.
+public enum ProvisionVersion {
+  public static let string = "0.1.0"
+}

@@ -8,8 +8,8 @@ enum ExitStatus {
   static let error: Int32 = 1
   static let hostFailed: Int32 = 2
   static let hostUnreachable: Int32 = 4
-  /// Parse and validation errors: ansible-playbook exits 4 for these too... but 4 is also
-  /// "unreachable"; we keep ansible-playbook's numbers so scripts written for it keep working.
+  /// Parse and validation errors. ansible-playbook uses 4 for these as well as for unreachable
+  /// hosts; keeping its numbers keeps scripts written for it working.
   static let badInput: Int32 = 4
   static let usage: Int32 = 5
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Provision
 
 /// The `provision` command: subcommands for each job.
 @main
@@ -7,10 +8,9 @@ struct ProvisionCommand: AsyncParsableCommand {
     commandName: "provision",
     abstract: "Provision hosts from Ansible playbooks and inventories, over SSH, without Python on the hosts.",
     discussion: """
-      Exit codes: 0 success; 1 error; 2 a host failed; 3 a host was unreachable (exec);
-      4 bad input (parse or validation errors), as with ansible-playbook; 5 bad options.
+      Exit codes, as ansible-playbook's: 0 success; 1 error; 2 a host failed; 4 a host was unreachable, or the input has errors; 5 bad options.
       """,
-    version: "0.1.0",
+    version: ProvisionVersion.string,
     subcommands: [
       InventoryCommand.self, ValidateCommand.self, EvalCommand.self, TemplateCommand.self,
       ExecCommand.self,
