@@ -67,6 +67,27 @@ import Testing
     await ops.close()
   }
 
+  @Test func becomeWithSu() async throws {
+    let root = try Testbed.settings("node2").makeTransport()
+    #expect(try await root.run("echo 'root:su-test-pw' | chpasswd").succeeded)
+    await root.close()
+    let ops = try Testbed.settings("node2", user: "ops").makeTransport()
+    defer { Task { await ops.close() } }
+    let r = try await ops.run(
+      RemoteCommand("id -un; cat", stdin: Data("after the gate\n".utf8),
+        become: Become(password: "su-test-pw", method: .su)))
+    #expect(r.stdoutText == "root\nafter the gate\n")
+    await #expect(throws: TransportError.self) {
+      try await ops.run(RemoteCommand("id -un", become: Become(password: "wrong", method: .su)))
+    }
+    do {
+      _ = try await ops.run(RemoteCommand("id -un", become: Become(method: .su)))
+      Issue.record("su without a password should fail, not wait")
+    } catch let error as TransportError {
+      #expect(error.kind == .becomeFailed("su asks for a password and none was given"))
+    }
+  }
+
   @Test func bigOutputAndStdin() async throws {
     let transport = try Testbed.settings("node3").makeTransport()
     defer { Task { await transport.close() } }

@@ -36,6 +36,16 @@ import Testing
     #expect(!String(describing: Become(password: "s3cret")).contains("s3cret"))
   }
 
+  @Test func suWaitsForItsPromptAndKeepsThePasswordOut() {
+    let rendered = RenderedCommand(
+      RemoteCommand("id -u", become: Become(user: "app", password: "s3cret", method: .su)),
+      token: "abc")
+    #expect(rendered.line.hasPrefix("su -s /bin/sh app -c 'echo PROVISION-BECOME-OK-abc; exec env"))
+    #expect(!rendered.line.contains("s3cret"))
+    #expect(rendered.becomePrompt == "Password: " && rendered.becomePassword == "s3cret")
+    #expect(rendered.becomeMethod == .su)
+  }
+
   @Test(arguments: [
     ("absent\n", RemoteFileInfo??.some(nil)),
     (

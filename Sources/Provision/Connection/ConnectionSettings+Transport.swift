@@ -21,7 +21,9 @@ extension ConnectionSettings {
 
   /// Privilege escalation as the inventory asks for it, or nil when it does not.
   public var becomeSetting: Become? {
-    become ? Become(user: becomeUser, password: becomePassword) : nil
+    become
+      ? Become(user: becomeUser, password: becomePassword, method: becomeMethod == "su" ? .su : .sudo)
+      : nil
   }
 
   /// A transport for this host: SSH, or the controller itself for `connection: local`.

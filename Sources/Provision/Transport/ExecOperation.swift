@@ -50,7 +50,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
     stdin = command.stdin
     self.sink = sink
     self.continuation = continuation
-    gateOpen = rendered.becomePassword == nil
+    gateOpen = rendered.becomeSuccess == nil
   }
 
   override func advance(_ context: LoopContext) -> LoopStep {
@@ -283,10 +283,16 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
           guard let range = buffer.range(of: prompt) else { continue }
           if isStdout { stdout.removeSubrange(range) } else { stderr.removeSubrange(range) }
           prompts += 1
+          let method = rendered.becomeMethod.rawValue
           if prompts > 1 {
-            return TransportError(.becomeFailed("sudo rejected the password"), host: host)
+            return TransportError(.becomeFailed("\(method) rejected the password"), host: host)
           }
-          secret = Array(((rendered.becomePassword ?? "") + "\n").utf8)
+          guard let password = rendered.becomePassword else {
+            return TransportError(
+              .becomeFailed("\(method) asks for a password and none was given"), host: host,
+              detail: "set ansible_become_password, or use -K")
+          }
+          secret = Array((password + "\n").utf8)
           secretOffset = 0
         }
       }

@@ -28,6 +28,11 @@ public struct LocalTransport: Transport {
   }
 
   private func execute(_ command: RemoteCommand, sink: OutputSink?) async throws -> CommandResult {
+    if command.become?.method == .su {
+      throw TransportError(
+        .becomeFailed("su is not supported for local connections"), host: host,
+        detail: "use sudo for connection: local, or connect over SSH")
+    }
     if command.become?.password != nil {
       throw TransportError(
         .becomeFailed("a sudo password is not supported for local connections"), host: host,

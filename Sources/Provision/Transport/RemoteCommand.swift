@@ -43,21 +43,33 @@ public struct RemoteCommand: Sendable, Equatable {
 
 /// Privilege escalation through `sudo`.
 public struct Become: Sendable, Equatable {
+  /// How to become the other user.
+  public enum Method: String, Sendable, Equatable {
+    /// `sudo -n`, or `sudo -S` with the password after sudo's own prompt.
+    case sudo
+    /// `su USER -c`, with the password after su's `Password:` prompt; the target user's
+    /// password, as su asks for it.
+    case su
+  }
+
   /// The user to become; `root` by default.
   public var user: String
-  /// The sudo password, or nil when sudo needs none (`sudo -n`). Never logged.
+  /// The password sudo or su asks for, or nil when none is needed (`sudo -n`). Never logged.
   public var password: String?
+  /// sudo (the default) or su.
+  public var method: Method
 
   /// Creates a become setting.
-  public init(user: String = "root", password: String? = nil) {
+  public init(user: String = "root", password: String? = nil, method: Method = .sudo) {
     self.user = user
     self.password = password
+    self.method = method
   }
 }
 
 extension Become: CustomStringConvertible {
   /// Names the user only, so a password never reaches a log.
   public var description: String {
-    "Become(user: \(user), password: \(password == nil ? "none" : "set"))"
+    "Become(\(method.rawValue), user: \(user), password: \(password == nil ? "none" : "set"))"
   }
 }

@@ -15,6 +15,8 @@ struct RenderedCommand: Sendable, Equatable {
   var becomePrompt: String?
   /// The line the command prints once sudo let it through; nil when no password is sent.
   var becomeSuccess: String?
+  /// How the command becomes another user, for messages.
+  var becomeMethod: Become.Method = .sudo
   /// The sudo password, written to stdin only after `becomePrompt` appears.
   var becomePassword: String?
   /// The start of the first stderr line of `trackedLine`, which carries the remote PID.
@@ -43,7 +45,19 @@ struct RenderedCommand: Sendable, Equatable {
     }
     words += ["/bin/sh", "-c", ShellQuoting.quote(script)]
     var line = words.joined(separator: " ")
-    if let become = command.become {
+    if let become = command.become, become.method == .su {
+      // su has no prompt option and no -n: wait for its "Password:" and answer it when there
+      // is a password (a missing one fails instead of reading the caller's stdin); the
+      // success marker opens the gate either way. -s keeps users with a nologin shell usable.
+      let success = "PROVISION-BECOME-OK-\(token)"
+      line =
+        "su -s /bin/sh \(ShellQuoting.quote(become.user)) -c "
+        + ShellQuoting.quote("echo \(success); exec \(line)")
+      becomePrompt = "Password: "
+      becomeSuccess = success
+      becomePassword = become.password
+      becomeMethod = .su
+    } else if let become = command.become {
       let user = ShellQuoting.quote(become.user)
       if let password = become.password {
         let prompt = "[sudo via provision, \(token)] password:"
