@@ -12,7 +12,12 @@ extension Inventory {
 
   /// A host's variables as `ansible-inventory --host` shows them.
   public func listedVariables(of host: String) -> OrderedDict {
-    var vars = variables(of: host)
+    var memo: [String: Int] = [:]
+    return listedVariables(of: host, depths: &memo)
+  }
+
+  func listedVariables(of host: String, depths memo: inout [String: Int]) -> OrderedDict {
+    var vars = variables(of: host, depths: &memo)
     for key in vars.keys where Inventory.internalVariables.contains(key) { vars[key] = nil }
     return vars
   }
@@ -37,8 +42,9 @@ extension Inventory {
     }
     format("all")
     var hostvars = OrderedDict()
+    var depths: [String: Int] = [:]
     for host in hosts(in: "all") {
-      let vars = listedVariables(of: host)
+      let vars = listedVariables(of: host, depths: &depths)
       if !vars.isEmpty { hostvars[host] = .dict(vars) }
     }
     result["_meta"] = .dict(["hostvars": .dict(hostvars)])

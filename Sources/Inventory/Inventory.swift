@@ -219,27 +219,38 @@ public struct Inventory: Sendable {
   /// The host's groups except `all`, in the order Ansible merges their variables:
   /// by depth, then `ansible_group_priority`, then name.
   public func sortedGroups(of host: String) -> [String] {
-    allGroups(of: host).filter { $0 != "all" }.sorted { a, b in
-      let da = depth(of: a)
-      let db = depth(of: b)
-      if da != db { return da < db }
-      let pa = groups[a]?.priority ?? 1
-      let pb = groups[b]?.priority ?? 1
-      if pa != pb { return pa < pb }
-      return Value.pythonStringOrder(a, b)
+    var memo: [String: Int] = [:]
+    return sortedGroups(of: host, depths: &memo)
+  }
+
+  /// `sortedGroups(of:)` with a depth memo that callers looping over hosts share, so that
+  /// depths are worked out once per group rather than once per comparison.
+  func sortedGroups(of host: String, depths memo: inout [String: Int]) -> [String] {
+    let keyed = allGroups(of: host).filter { $0 != "all" }.map { g in
+      (name: g, depth: depth(of: g, memo: &memo, visiting: []), priority: groups[g]?.priority ?? 1)
     }
+    return keyed.sorted { a, b in
+      if a.depth != b.depth { return a.depth < b.depth }
+      if a.priority != b.priority { return a.priority < b.priority }
+      return Value.pythonStringOrder(a.name, b.name)
+    }.map(\.name)
   }
 
   /// The host's variables as Ansible merges them from inventory sources (lowest first):
   /// `all` group vars, other group vars by `sortedGroups`, `group_vars/all`, `group_vars/<g>`,
   /// host vars, `host_vars/<host>`. Top-level keys replace, as with `hash_behaviour=replace`.
   public func variables(of host: String) -> OrderedDict {
+    var memo: [String: Int] = [:]
+    return variables(of: host, depths: &memo)
+  }
+
+  func variables(of host: String, depths memo: inout [String: Int]) -> OrderedDict {
     var result = OrderedDict()
     func merge(_ d: OrderedDict?) {
       guard let d else { return }
       for (k, v) in d { result[k] = v }
     }
-    let ordered = sortedGroups(of: host)
+    let ordered = sortedGroups(of: host, depths: &memo)
     merge(groups["all"]?.vars)
     for g in ordered { merge(groups[g]?.vars) }
     for d in groupVarsFiles["all"] ?? [] { merge(d) }
