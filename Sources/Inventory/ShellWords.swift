@@ -1,7 +1,8 @@
-/// Splits a line into words like Python's `shlex.split(line, comments=True)`, which Ansible uses
-/// for INI host lines: quotes group words, a backslash escapes, `#` outside quotes ends the line.
-enum ShellWords {
-  static func split(_ line: String) -> [String]? {
+/// Splits a line into words like Python's `shlex.split`: quotes group words, a backslash
+/// escapes, and with `comments` (as Ansible reads INI host lines) `#` outside quotes ends the
+/// line. Returns nil for an unclosed quote or a trailing backslash.
+public enum ShellWords {
+  public static func split(_ line: String, comments: Bool = true) -> [String]? {
     var words: [String] = []
     var word = ""
     var inWord = false
@@ -32,7 +33,7 @@ enum ShellWords {
           word = ""
           inWord = false
         }
-      case "#":
+      case "#" where comments:
         if inWord { words.append(word) }
         return words
       case "'", "\"":

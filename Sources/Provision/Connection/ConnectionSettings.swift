@@ -186,40 +186,10 @@ struct SSHArguments: Equatable {
     return result
   }
 
-  /// POSIX shell words: quotes group, a backslash escapes.
+  /// POSIX shell words: quotes group, a backslash escapes. Text with an unbalanced quote
+  /// falls back to words between spaces rather than losing the options.
   static func shellWords(_ text: String) -> [String] {
-    var words: [String] = []
-    var current = ""
-    var inWord = false
-    var quote: Character?
-    var escape = false
-    for c in text {
-      if escape {
-        current.append(c)
-        escape = false
-        continue
-      }
-      if let q = quote {
-        if c == q { quote = nil } else if c == "\\" && q == "\"" { escape = true } else { current.append(c) }
-        continue
-      }
-      switch c {
-      case "'", "\"":
-        quote = c
-        inWord = true
-      case "\\":
-        escape = true
-        inWord = true
-      case " ", "\t", "\n":
-        if inWord { words.append(current) }
-        current = ""
-        inWord = false
-      default:
-        current.append(c)
-        inWord = true
-      }
-    }
-    if inWord { words.append(current) }
-    return words
+    ShellWords.split(text, comments: false)
+      ?? text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
   }
 }
