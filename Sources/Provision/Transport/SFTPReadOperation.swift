@@ -2,44 +2,29 @@ import CLibSSH2
 import Foundation
 
 /// Reads a whole remote file over SFTP.
-final class SFTPReadOperation: LoopOperation, @unchecked Sendable {
+final class SFTPReadOperation: SFTPOperation<Data>, @unchecked Sendable {
   private enum Stage {
     case start, open, read, close
   }
 
-  private let host: String
   private let path: String
-  private var continuation: CheckedContinuation<Data, any Error>?
   private var stage = Stage.start
-  private var sftp: SFTPSession?
-  private var file: SFTPFile?
   private var data = Data()
   private var failure: TransportError.Kind?
 
   init(host: String, path: String, continuation: CheckedContinuation<Data, any Error>) {
-    self.host = host
     self.path = path
-    self.continuation = continuation
+    super.init(host: host, continuation: continuation)
   }
-
-  override var usesSFTP: Bool { true }
-  override var usesChannelSlot: Bool { false }
 
   override func advance(_ context: LoopContext) -> LoopStep {
     var moved = false
     while true {
       switch stage {
       case .start:
-        switch context.sftpSession(for: self) {
-        case .again: return moved ? .progressed : .blocked
-        case .failed(let code, let message):
-          if LibSSH2.isSessionFatal(code) { return .sessionBroken(message) }
-          return finish(.channel("cannot start SFTP: \(message)"))
-        case .ready(let session):
-          sftp = session
-          stage = .open
-          moved = true
-        }
+        if let step = startSession(context, moved: moved) { return step }
+        stage = .open
+        moved = true
       case .open:
         guard let sftp else { return .finished }
         guard let opened = sftp.open(path, forWriting: false) else {
@@ -49,7 +34,7 @@ final class SFTPReadOperation: LoopOperation, @unchecked Sendable {
             return moved ? .progressed : .blocked
           }
           if LibSSH2.isSessionFatal(error.code) { return .sessionBroken(error.message) }
-          return finish(
+          return fail(
             .channel("cannot open '\(path)': \(SFTPSession.describe(status: sftp.lastError))"))
         }
         file = opened
@@ -85,47 +70,14 @@ final class SFTPReadOperation: LoopOperation, @unchecked Sendable {
         if LibSSH2.isSessionFatal(code) {
           return .sessionBroken(context.session.describe(Int(code)))
         }
-        return finish(failure)
+        return failure.map(fail) ?? succeed(data)
       }
     }
   }
 
-  private func finish(_ kind: TransportError.Kind?) -> LoopStep {
-    if let kind {
-      continuation?.resume(throwing: TransportError(kind, host: host))
-    } else {
-      continuation?.resume(returning: data)
-    }
-    continuation = nil
-    file = nil
-    sftp = nil
-    return .finished
-  }
-
-  override func hasQueuedInput(_ context: LoopContext) -> Bool { context.sftpHasQueuedData }
-
-  override func expire(_ error: any Error, _ context: LoopContext) -> Bool {
-    // A half-sent packet must be finished first, or the session becomes unusable.
-    if context.sendOwner === self {
-      didHandleCancellation = false
-      return false
-    }
-    abandon(error)
-    return true
-  }
-
-  override func abandon(_ error: any Error) {
-    continuation?.resume(throwing: error)
-    continuation = nil
-    file = nil
-    sftp = nil
-  }
-
   override func resetForRetry() {
-    file = nil
-    sftp = nil
     data = Data()
     stage = .start
-    wasRetried = true
+    super.resetForRetry()
   }
 }
