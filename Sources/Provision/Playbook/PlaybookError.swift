@@ -12,6 +12,11 @@ public struct PlaybookError: DiagnosticError, Equatable {
     case noAction
     case wrongType(key: String, expected: String, found: String)
     case yaml(YAMLError)
+    case unknownModule(String)
+    case badArgument(String)
+    case badExpression(String)
+    case missingFile(String)
+    case missingRole(String)
   }
 
   public var kind: Kind
@@ -31,6 +36,11 @@ public struct PlaybookError: DiagnosticError, Equatable {
     case .noAction: return "the task names no module or action"
     case .wrongType(let key, let expected, let found): return "'\(key)' must be \(expected), found \(found)"
     case .yaml(let error): return error.message
+    case .unknownModule(let name): return "couldn't resolve module/action '\(name)'"
+    case .badArgument(let message): return message
+    case .badExpression(let message): return "bad expression: \(message)"
+    case .missingFile(let path): return "cannot read '\(path)'"
+    case .missingRole(let name): return "the role '\(name)' was not found"
     }
   }
 

@@ -38,18 +38,30 @@ public enum PlaybookValidator {
       return [PlaybookError(kind: .yaml(error), location: error.location)]
     }
     let bytes = [UInt8](FileManager.default.contents(atPath: path) ?? Data())
+    guard let root = documents.first, root.value != .null else {
+      return [
+        PlaybookError(
+          kind: .notAList(found: "an empty file"), location: SourceLocation(file: path, line: 1, column: 1),
+          hint: "a playbook is a list of plays, each with 'hosts:' and 'tasks:'")
+      ]
+    }
+    let structure = validate(root: root, bytes: bytes)
+    if !structure.isEmpty { return structure }
+    do {
+      _ = try PlaybookLoader.load(path)
+      return []
+    } catch {
+      return error.errors
+    }
+  }
+
+  /// Every structural problem in a loaded playbook document.
+  static func validate(root: YAMLNode, bytes: [UInt8]) -> [PlaybookError] {
     var problems: [PlaybookError] = []
     func problem(_ kind: PlaybookError.Kind, _ node: YAMLNode, hint: String? = nil) {
       problems.append(
         PlaybookError(
           kind: kind, location: node.location, sourceLine: sourceLine(node.location.line, in: bytes), hint: hint))
-    }
-    guard let root = documents.first, root.value != .null else {
-      problems.append(
-        PlaybookError(
-          kind: .notAList(found: "an empty file"), location: SourceLocation(file: path, line: 1, column: 1),
-          hint: "a playbook is a list of plays, each with 'hosts:' and 'tasks:'"))
-      return problems
     }
     guard let plays = root.items else {
       problem(

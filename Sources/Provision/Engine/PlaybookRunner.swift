@@ -1,0 +1,530 @@
+import Foundation
+import Inventory
+
+/// Runs playbooks: plays in order, tasks in lockstep across hosts (the linear strategy), up to
+/// `forks` hosts at once, handlers at the end of each section, and a recap at the end.
+public final class PlaybookRunner {
+  let shared: RunShared
+  let reporter: any RunReporter
+  var options: RunOptions { shared.options }
+  private var startAtTaskPending: Bool
+  private var failures: [(host: String, task: String, message: String)] = []
+  private var playHosts: [String] = []
+  private var play: Play?
+  private var info: PlayInfo?
+  private var endPlay = false
+
+  public init(inventory: Inventory, options: RunOptions, reporter: any RunReporter) {
+    shared = RunShared(inventory: inventory, options: options)
+    self.reporter = reporter
+    startAtTaskPending = options.startAtTask != nil
+  }
+
+  /// Runs every play of `playbooks` and returns the recap.
+  public func run(_ playbooks: [Playbook]) async -> RunRecap {
+    let started = Date()
+    var interrupted = false
+    outer: for playbook in playbooks {
+      for play in playbook.plays {
+        if _Concurrency.Task.isCancelled {
+          interrupted = true
+          break outer
+        }
+        await run(play)
+      }
+    }
+    await shared.closeAll()
+    let order = shared.inventory.hostOrder
+    let states = Dictionary(shared.allHosts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let touched = order.filter { states[$0].map { $0.stats != HostStats() } ?? false }
+      + states.keys.filter { !order.contains($0) && states[$0]?.stats != HostStats() }.sorted()
+    let recap = RunRecap(
+      hosts: touched.sorted().map { ($0, states[$0]?.stats ?? HostStats()) }, failures: failures,
+      elapsed: Date().timeIntervalSince(started), wasInterrupted: interrupted || _Concurrency.Task.isCancelled)
+    reporter.runFinished(recap)
+    return recap
+  }
+
+  // MARK: - Plays
+
+  private func run(_ play: Play) async {
+    reporter.playStarted(play)
+    self.play = play
+    endPlay = false
+    let pattern: String
+    do {
+      let context = TaskVariables(options.extraVars)
+      pattern = ModuleArguments.text(try context.render(.string(play.hosts))) ?? play.hosts
+    } catch {
+      reporter.warning("could not template the hosts of play '\(play.name)': \(error)")
+      return
+    }
+    var selected: [String]
+    do {
+      let selection = try shared.inventory.select(pattern, limit: options.limit)
+      for w in selection.warnings { reporter.warning(w) }
+      selected = selection.hosts
+    } catch {
+      reporter.warning("\(error)")
+      return
+    }
+    // Hosts that failed or were unreachable in an earlier play sit out the rest of the run.
+    selected = selected.filter { let h = shared.host($0); return !h.isFailed && !h.isUnreachable }
+    guard !selected.isEmpty else {
+      reporter.notice("skipping: no hosts matched")
+      return
+    }
+    switch play.order {
+    case "reverse_inventory": selected.reverse()
+    case "sorted": selected.sort()
+    case "reverse_sorted": selected.sort(by: >)
+    case "shuffle": selected.shuffle()
+    default: break
+    }
+    playHosts = selected
+    let batches = self.batches(selected, play: play)
+    var failedSoFar = 0
+    for batch in batches {
+      if endPlay { break }
+      let states = batch.map { shared.host($0) }
+      for h in states {
+        h.notified = []
+        h.hasEnded = false
+      }
+      info = PlayInfo(
+        name: play.name, directory: play.directory, hosts: selected, batch: batch,
+        remoteUser: play.keywords.remoteUser.flatMap(ModuleArguments.text))
+      await loadVarsFiles(play, states)
+      let gather = play.gatherFacts.map { ModuleArguments.boolean($0) ?? true } ?? true
+      if gather { await gatherFacts(states) }
+      await runSection(play.preTasks, states)
+      await flushHandlers(states)
+      await runSection(play.roles.flatMap(\.tasks) + play.tasks, states)
+      await flushHandlers(states)
+      await runSection(play.postTasks, states)
+      await flushHandlers(states)
+      failedSoFar += states.filter { $0.isFailed || $0.isUnreachable }.count
+      if let max = play.maxFailPercentage.flatMap(ModuleArguments.number),
+        Double(failedSoFar) / Double(selected.count) * 100 > max
+      {
+        reporter.notice("NO MORE HOSTS LEFT: max_fail_percentage of \(max)% exceeded")
+        break
+      }
+      if !states.contains(where: \.isActive) && batches.count > 1 && failedSoFar == selected.count { break }
+    }
+  }
+
+  /// `serial`: a number, a percentage, or a list of them for growing batches.
+  func batches(_ hosts: [String], play: Play) -> [[String]] {
+    guard let serial = play.serial else { return [hosts] }
+    let sizes = (serial.listValue ?? [serial]).map { v -> Int in
+      if case .string(let s) = v, s.hasSuffix("%"), let p = Double(s.dropLast()) {
+        return max(1, Int(Double(hosts.count) * p / 100))
+      }
+      return max(1, ModuleArguments.integer(v) ?? hosts.count)
+    }
+    guard !sizes.isEmpty else { return [hosts] }
+    var out: [[String]] = []
+    var rest = hosts[...]
+    var index = 0
+    while !rest.isEmpty {
+      let size = sizes[min(index, sizes.count - 1)]
+      out.append(Array(rest.prefix(size)))
+      rest = rest.dropFirst(size)
+      index += 1
+    }
+    return out
+  }
+
+  private func loadVarsFiles(_ play: Play, _ states: [HostState]) async {
+    guard !play.varsFiles.isEmpty, let info else { return }
+    let executor = TaskExecutor(shared: shared, play: info)
+    for host in states {
+      var loaded = OrderedDict()
+      for entry in play.varsFiles {
+        // A list entry is a list of candidates: the first that exists is used.
+        let candidates = entry.listValue ?? [entry]
+        let task = PlaybookTask.synthetic("vars_files", play: play)
+        let context = executor.variables(task, host)
+        var found = false
+        for candidate in candidates {
+          guard let name = (try? context.render(candidate)).flatMap(ModuleArguments.text) else { continue }
+          let path = name.hasPrefix("/") ? name : (play.directory as NSString).appendingPathComponent(name)
+          guard let data = FileManager.default.contents(atPath: path) else { continue }
+          do {
+            let root = try YAMLLoader.loadSingle([UInt8](data), file: path)
+            for (k, v) in root?.value.dictValue ?? [:] { loaded[k] = v }
+            found = true
+            break
+          } catch {
+            reporter.warning(error.diagnostic.description)
+          }
+        }
+        if !found {
+          host.isFailed = true
+          host.stats.failures += 1
+          let message = "vars file \(candidates.map { ModuleArguments.text($0) ?? "" }.joined(separator: ", ")) was not found"
+          reporter.hostFinished(TaskResult(host: host.name, status: .failed, result: ["msg": .string(message)]), task: nil)
+          failures.append((host.name, "vars_files", message))
+        }
+      }
+      host.varsFiles = loaded
+    }
+  }
+
+  private func gatherFacts(_ states: [HostState]) async {
+    guard let play else { return }
+    reporter.taskStarted("Gathering Facts", task: nil, isHandler: false)
+    var task = PlaybookTask.synthetic("gather_facts", play: play)
+    task.keywords = play.keywords
+    task.keywords.when = []
+    task.keywords.checkMode = .bool(false)
+    await runTask(task, states.filter(\.isActive), announce: false)
+  }
+
+  // MARK: - PlaybookTask lists
+
+  private struct Scope {
+    /// A failure here is rescued by an enclosing block.
+    var isRescued = false
+  }
+
+  private func runSection(_ nodes: [TaskNode], _ hosts: [HostState]) async {
+    await runNodes(nodes, hosts, scope: Scope())
+  }
+
+  private func runNodes(_ nodes: [TaskNode], _ hosts: [HostState], scope: Scope) async {
+    for node in nodes {
+      if endPlay || _Concurrency.Task.isCancelled { return }
+      let active = hosts.filter(\.isActive)
+      guard !active.isEmpty else { return }
+      switch node {
+      case .block(let block):
+        await runBlock(block, active, scope: scope)
+      case .task(let task):
+        guard selectedByTags(task.keywords.tags) else { continue }
+        if startAtTaskPending {
+          guard let start = options.startAtTask, task.displayName == start || task.name == start
+            || fnmatch(start, task.name ?? "", 0) == 0
+          else { continue }
+          startAtTaskPending = false
+        }
+        switch task.action {
+        case "include_tasks", "include_role":
+          await runInclude(task, active, scope: scope)
+        case "meta":
+          await runMeta(task, active, all: hosts)
+        default:
+          await runTask(task, active, scope: scope)
+        }
+      }
+    }
+  }
+
+  private func runBlock(_ block: Block, _ hosts: [HostState], scope: Scope) async {
+    let hasRescue = !block.rescue.isEmpty
+    var inner = scope
+    inner.isRescued = scope.isRescued || hasRescue
+    await runNodes(block.body, hosts, scope: inner)
+    let failedInBody = hosts.filter { $0.isFailed && !$0.isUnreachable }
+    if hasRescue && !failedInBody.isEmpty {
+      for h in failedInBody {
+        h.isFailed = false
+        h.stats.rescued += 1
+      }
+      await runNodes(block.rescue, failedInBody, scope: scope)
+    }
+    if !block.always.isEmpty {
+      let failed = hosts.filter { $0.isFailed && !$0.isUnreachable }
+      for h in failed { h.isFailed = false }
+      await runNodes(block.always, hosts.filter { !$0.isUnreachable && !$0.hasEnded }, scope: scope)
+      for h in failed { h.isFailed = true }
+    }
+  }
+
+  /// Whether a task with `tags` runs under `--tags` and `--skip-tags`.
+  public func selectedByTags(_ tags: [String]) -> Bool {
+    let set = Set(tags)
+    if !options.skipTags.isEmpty {
+      if !set.isDisjoint(with: options.skipTags) { return false }
+      if options.skipTags.contains("tagged") && !set.isEmpty && !set.contains("always") { return false }
+      if options.skipTags.contains("untagged") && set.isEmpty { return false }
+    }
+    let wanted = options.tags.isEmpty ? ["all"] : options.tags
+    if set.contains("always") && !options.skipTags.contains("always") { return true }
+    if set.contains("never") && set.isDisjoint(with: wanted.filter { $0 != "all" }) { return false }
+    if wanted.contains("all") { return true }
+    if wanted.contains("tagged") && !set.isEmpty { return true }
+    if wanted.contains("untagged") && set.isEmpty { return true }
+    return !set.isDisjoint(with: wanted)
+  }
+
+  // MARK: - One task on many hosts
+
+  func executor() -> TaskExecutor {
+    TaskExecutor(shared: shared, play: info ?? PlayInfo(name: "", directory: ".", hosts: [], batch: [], remoteUser: nil))
+  }
+
+  private func runTask(_ task: PlaybookTask, _ hosts: [HostState], scope: Scope = Scope(), announce: Bool = true, extra: OrderedDict = [:]) async {
+    if announce { reporter.taskStarted(task.displayName, task: task, isHandler: task.isHandler) }
+    let executor = self.executor()
+    let runOnce = (try? executor.boolean(task.keywords.runOnce, executor.variables(task, hosts[0]))) ?? false
+    let targets = runOnce ? [hosts[0]] : hosts
+    let forks = max(1, options.forks)
+    var running = Set<String>()
+    var results: [TaskResult] = []
+    await withTaskGroup(of: TaskResult.self) { group in
+      var next = 0
+      func start() {
+        guard next < targets.count else { return }
+        let host = targets[next]
+        next += 1
+        running.insert(host.name)
+        group.addTask { await executor.execute(task, on: host, extra: extra) }
+      }
+      for _ in 0..<min(forks, targets.count) { start() }
+      for await result in group {
+        running.remove(result.host)
+        results.append(result)
+        process(result, task: task, scope: scope)
+        reporter.hostsRunning(running.sorted())
+        start()
+      }
+    }
+    if runOnce, let first = results.first {
+      for host in hosts.dropFirst() {
+        if let name = task.register { host.setFact(name, .dict(first.result)) }
+        if first.status == .changed { notify(task, host: host, result: first) }
+        if first.status == .failed && !first.isIgnored { host.isFailed = true }
+      }
+    }
+    if task.action == "group_by" || task.action == "add_host" { applyInventoryChanges(task, results) }
+    let anyErrorsFatal = (try? executor.boolean(task.keywords.anyErrorsFatal, executor.variables(task, hosts[0]))) ?? false
+    if anyErrorsFatal, results.contains(where: { $0.status == .failed && !$0.isIgnored }) {
+      for h in hosts where h.isActive { h.hasEnded = true }
+      endPlay = true
+    }
+  }
+
+  private func process(_ result: TaskResult, task: PlaybookTask, scope: Scope) {
+    let host = shared.host(result.host)
+    switch result.status {
+    case .ok:
+      host.stats.ok += 1
+    case .changed:
+      host.stats.ok += 1
+      host.stats.changed += 1
+      notify(task, host: host, result: result)
+    case .skipped:
+      host.stats.skipped += 1
+    case .failed:
+      if result.isIgnored {
+        host.stats.ignored += 1
+        host.stats.ok += 0
+      } else {
+        if !scope.isRescued { host.stats.failures += 1 }
+        host.isFailed = true
+        host.setFact("ansible_failed_task", .dict(["name": .string(task.displayName), "action": .string(task.action)]))
+        host.setFact("ansible_failed_result", .dict(result.result))
+        if !scope.isRescued {
+          failures.append((result.host, task.displayName, result.message ?? "failed"))
+        }
+      }
+    case .unreachable:
+      if result.isIgnored {
+        host.stats.skipped += 0
+      } else {
+        host.stats.unreachable += 1
+        host.isUnreachable = true
+        failures.append((result.host, task.displayName, result.message ?? "unreachable"))
+      }
+    }
+    reporter.hostFinished(result, task: task)
+  }
+
+  private func notify(_ task: PlaybookTask, host: HostState, result: TaskResult) {
+    guard !task.notify.isEmpty else { return }
+    let executor = self.executor()
+    let context = executor.variables(task, host)
+    for name in task.notify {
+      let rendered = (try? context.render(.string(name))).flatMap(ModuleArguments.text) ?? name
+      if !host.notified.contains(rendered) { host.notified.append(rendered) }
+    }
+  }
+
+  // MARK: - Handlers
+
+  private func flushHandlers(_ hosts: [HostState]) async {
+    guard let play else { return }
+    let force = play.forceHandlers.flatMap(ModuleArguments.boolean) ?? false
+    // A handler may notify another; go round until nothing new is notified.
+    var rounds = 0
+    while rounds < 16 {
+      rounds += 1
+      var anyRan = false
+      for node in flattenHandlers(play.allHandlers) {
+        guard case .task(let handler) = node else { continue }
+        let names = Set([handler.name ?? "", handler.displayName] + handler.listen)
+        let targets = hosts.filter { h in
+          (h.isActive || (force && !h.isUnreachable)) && h.notified.contains { names.contains($0) }
+        }
+        guard !targets.isEmpty else { continue }
+        for h in targets { h.notified.removeAll { names.contains($0) } }
+        anyRan = true
+        await runTask(handler, targets)
+      }
+      if !anyRan { break }
+    }
+    for notified in Set(hosts.filter(\.isActive).flatMap(\.notified)).sorted() {
+      reporter.warning("a handler named '\(notified)' was notified but no handler has that name or listens to it")
+    }
+    for h in hosts { h.notified = [] }
+  }
+
+  private func flattenHandlers(_ nodes: [TaskNode]) -> [TaskNode] {
+    nodes.flatMap { node -> [TaskNode] in
+      if case .block(let b) = node { return flattenHandlers(b.body) }
+      return [node]
+    }
+  }
+
+  // MARK: - Includes and meta
+
+  private func runInclude(_ task: PlaybookTask, _ hosts: [HostState], scope: Scope) async {
+    let executor = self.executor()
+    // Group hosts by the file (and loop item) they include, in order of first appearance.
+    var groups: [(key: String, file: String, vars: OrderedDict, hosts: [HostState])] = []
+    reporter.taskStarted(task.displayName, task: task, isHandler: task.isHandler)
+    for host in hosts {
+      let context = executor.variables(task, host)
+      do {
+        if try executor.firstFalse(task.keywords.when, context) != nil {
+          host.stats.skipped += 1
+          reporter.hostFinished(TaskResult(host: host.name, status: .skipped, result: ["changed": false]), task: task)
+          continue
+        }
+        let loopVar = task.loopControl["loop_var"].flatMap(ModuleArguments.text) ?? "item"
+        let items: [Value?] = task.loop == nil ? [nil] : try executor.loopItems(task, context).map { $0 }
+        for item in items {
+          if let item { context.set(loopVar, item) }
+          let args = try context.render(.dict(task.args)).dictValue ?? [:]
+          var vars = OrderedDict()
+          if let item { vars[loopVar] = item }
+          let file: String
+          if task.action == "include_role" {
+            file = "role:" + (args["name"].flatMap(ModuleArguments.text) ?? "") + ":" + (args["tasks_from"].flatMap(ModuleArguments.text) ?? "main")
+          } else {
+            let name = (args["file"] ?? args["_raw_params"]).flatMap(ModuleArguments.text) ?? ""
+            let base = task.role.map { ($0.path as NSString).appendingPathComponent("tasks") } ?? (task.location.file as NSString).deletingLastPathComponent
+            file = name.hasPrefix("/") ? name : (base as NSString).appendingPathComponent(name)
+            for (k, v) in args where !["file", "_raw_params", "apply"].contains(k) { vars[k] = v }
+          }
+          let key = file + "\u{0}" + Value.dict(vars).jsonString()
+          if let i = groups.firstIndex(where: { $0.key == key }) {
+            groups[i].hosts.append(host)
+          } else {
+            groups.append((key, file, vars, [host]))
+          }
+        }
+      } catch {
+        let r = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(executor.describe(error))])
+        process(r, task: task, scope: scope)
+      }
+    }
+    for group in groups {
+      var result = TaskResult(host: group.hosts.map(\.name).joined(separator: ", "), status: .ok, result: [:])
+      result.included = group.file.hasPrefix("role:") ? String(group.file.split(separator: ":")[1]) : group.file
+      reporter.hostFinished(result, task: task)
+      var keywords = task.keywords
+      keywords.when = []
+      for (k, v) in group.vars { keywords.vars[k] = v }
+      let nodes: [TaskNode]
+      do {
+        if group.file.hasPrefix("role:") {
+          let parts = group.file.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+          nodes = try loadRoleTasks(parts[1], tasksFrom: parts[2], keywords: keywords, from: task)
+        } else {
+          nodes = try PlaybookLoader.loadTasks(group.file, inherited: keywords, role: task.role)
+        }
+      } catch {
+        let message = error.errors.map(\.diagnostic.description).joined(separator: "\n")
+        for host in group.hosts {
+          process(TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(message)]), task: task, scope: scope)
+        }
+        continue
+      }
+      for h in group.hosts { h.stats.ok += 1 }
+      await runNodes(nodes, group.hosts, scope: scope)
+    }
+  }
+
+  private func loadRoleTasks(_ name: String, tasksFrom: String, keywords: TaskKeywords, from task: PlaybookTask) throws(PlaybookErrors) -> [TaskNode] {
+    var loader = PlaybookLoader()
+    let directory = info?.directory ?? "."
+    guard let role = loader.loadRole(name: name, params: [:], location: task.location, directory: directory) else {
+      throw PlaybookErrors(errors: [PlaybookError(kind: .missingRole(name), location: task.location)])
+    }
+    var nodes = role.tasks
+    if tasksFrom != "main" {
+      let file = (role.path as NSString).appendingPathComponent("tasks/" + (tasksFrom.hasSuffix(".yml") ? tasksFrom : tasksFrom + ".yml"))
+      nodes = try PlaybookLoader.loadTasks(file, inherited: TaskKeywords(), role: role)
+    }
+    return nodes.map { PlaybookLoader.inherit($0, keywords) }
+  }
+
+  private func runMeta(_ task: PlaybookTask, _ hosts: [HostState], all: [HostState]) async {
+    let action = task.args["_raw_params"].flatMap(ModuleArguments.text)?.trimmingCharacters(in: .whitespaces) ?? ""
+    let executor = self.executor()
+    let applies = hosts.filter { h in (try? executor.firstFalse(task.keywords.when, executor.variables(task, h))) == nil }
+    switch action {
+    case "flush_handlers":
+      await flushHandlers(hosts)
+    case "end_play":
+      if !applies.isEmpty {
+        endPlay = true
+        for h in all { h.hasEnded = true }
+      }
+    case "end_host":
+      for h in applies { h.hasEnded = true }
+    case "end_batch":
+      if !applies.isEmpty { for h in all { h.hasEnded = true } }
+    case "clear_host_errors":
+      for h in shared.allHosts where h.isFailed { h.isFailed = false }
+    case "clear_facts":
+      for h in applies { h.facts = [:] }
+    case "noop", "refresh_inventory", "reset_connection":
+      break
+    default:
+      reporter.warning("meta '\(action)' is not supported; ignored")
+    }
+  }
+
+  private func applyInventoryChanges(_ task: PlaybookTask, _ results: [TaskResult]) {
+    var inventory = shared.inventory
+    for result in results where result.status == .ok {
+      guard let args = result.result["_arguments"]?.dictValue else { continue }
+      if task.action == "group_by", let key = args["key"].flatMap(ModuleArguments.text) {
+        let group = inventory.addGroup(key)
+        inventory.addHost(result.host, group: group)
+        shared.host(result.host).groups.append(group)
+      } else if task.action == "add_host", let name = args["name"].flatMap(ModuleArguments.text) {
+        let groups = (args["groups"]?.listValue?.compactMap(ModuleArguments.text)) ?? (args["groups"].flatMap(ModuleArguments.text).map { [$0] } ?? [])
+        inventory.addHost(name, group: nil)
+        for g in groups { inventory.addHost(name, group: inventory.addGroup(g)) }
+        for (k, v) in args where !["name", "groups"].contains(k) { inventory.setHostVariable(name, k, v) }
+      }
+    }
+    inventory.reconcile()
+    shared.inventory = inventory
+  }
+}
+
+extension PlaybookTask {
+  /// A task the engine makes itself, such as fact gathering.
+  static func synthetic(_ action: String, play: Play) -> PlaybookTask {
+    PlaybookTask(
+      name: nil, action: action, actionAsWritten: action, args: [:], keywords: TaskKeywords(), location: play.location,
+      argsLocation: play.location, register: nil, loop: nil, loopLookup: nil, loopControl: [:], changedWhen: nil,
+      failedWhen: nil, until: nil, retries: nil, delay: nil, notify: [], listen: [], role: nil, isHandler: false)
+  }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Inventory
+
+/// Reports a path's type, mode, owners, size and checksum: `stat`. Never changes anything.
+///
+/// Keys: `path`, `follow`, `get_checksum`, `checksum_algorithm` (sha256 here; sha1 is computed
+/// from the content only when asked).
+public struct StatModule: Module {
+  public static let name = "stat"
+  public static let arguments = ArgumentSpec([
+    .init("path", .path, required: true, aliases: ["dest", "name"]), .init("follow", .bool, default: false),
+    .init("get_checksum", .bool, default: true), .init("checksum_algorithm", aliases: ["checksum", "checksum_algo"]),
+    .init("get_md5", .bool), .init("get_mime", .bool, aliases: ["mime", "mime_type", "mime-type"]),
+    .init("get_attributes", .bool, aliases: ["attr", "attributes"]),
+  ])
+
+  let path: String
+  let follow: Bool
+
+  public init(_ arguments: ModuleArguments) throws {
+    guard let path = arguments.string("path") else { throw ModuleError("missing required argument 'path'") }
+    self.path = path
+    follow = arguments.bool("follow")
+  }
+
+  public func check(on host: HostProbe) async throws -> FileState? {
+    try await FileState.read(path, on: host, follow: follow)
+  }
+
+  public func plan(from current: FileState?) throws -> Plan {
+    guard let s = current else { return Plan(result: ["stat": .dict(["exists": false])]) }
+    var stat: OrderedDict = [
+      "exists": true, "path": .string(path), "mode": .string(String(format: "%04o", s.mode)),
+      "isdir": .bool(s.type == .directory), "isreg": .bool(s.type == .regular), "islnk": .bool(s.type == .symlink),
+      "uid": .int(s.uid), "gid": .int(s.gid), "pw_name": .string(s.owner), "gr_name": .string(s.group),
+      "size": .int(Int(s.size)),
+      "readable": true,
+    ]
+    let bits = Int(s.mode)
+    for (name, bit) in [("rusr", 0o400), ("wusr", 0o200), ("xusr", 0o100), ("rgrp", 0o40), ("wgrp", 0o20), ("xgrp", 0o10), ("roth", 4), ("woth", 2), ("xoth", 1)] {
+      stat[name] = .bool(bits & bit != 0)
+    }
+    stat["executable"] = .bool(bits & 0o111 != 0)
+    if let target = s.linkTarget { stat["lnk_source"] = .string(target); stat["lnk_target"] = .string(target) }
+    if let sha = s.sha256 { stat["checksum"] = .string(sha) }
+    return Plan(result: ["stat": .dict(stat)])
+  }
+}
