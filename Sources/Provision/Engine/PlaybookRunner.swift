@@ -242,21 +242,35 @@ public final class PlaybookRunner {
     }
   }
 
-  /// Whether a task with `tags` runs under `--tags` and `--skip-tags`.
+  /// Whether a task with `tags` runs under `--tags` and `--skip-tags`, by ansible-core's rules
+  /// (`Taggable.evaluate_tags`): `always` runs unless skipped by name, `never` only when named.
   public func selectedByTags(_ tags: [String]) -> Bool {
-    let set = Set(tags)
-    if !options.skipTags.isEmpty {
-      if !set.isDisjoint(with: options.skipTags) { return false }
-      if options.skipTags.contains("tagged") && !set.isEmpty && !set.contains("always") { return false }
-      if options.skipTags.contains("untagged") && set.isEmpty { return false }
+    let set = tags.isEmpty ? Set(["untagged"]) : Set(tags)
+    let isUntagged = set == ["untagged"]
+    let only = Set(options.tags.isEmpty ? ["all"] : options.tags)
+    let skip = Set(options.skipTags)
+    var run: Bool
+    if set.contains("always") {
+      run = true
+    } else if only.contains("all") && !set.contains("never") {
+      run = true
+    } else if !set.isDisjoint(with: only) {
+      run = true
+    } else if only.contains("tagged") && !isUntagged && !set.contains("never") {
+      run = true
+    } else {
+      run = false
     }
-    let wanted = options.tags.isEmpty ? ["all"] : options.tags
-    if set.contains("always") && !options.skipTags.contains("always") { return true }
-    if set.contains("never") && set.isDisjoint(with: wanted.filter { $0 != "all" }) { return false }
-    if wanted.contains("all") { return true }
-    if wanted.contains("tagged") && !set.isEmpty { return true }
-    if wanted.contains("untagged") && set.isEmpty { return true }
-    return !set.isDisjoint(with: wanted)
+    if run && !skip.isEmpty {
+      if skip.contains("all") {
+        if !set.contains("always") || skip.contains("always") { run = false }
+      } else if !set.isDisjoint(with: skip) {
+        run = false
+      } else if skip.contains("tagged") && !isUntagged {
+        run = false
+      }
+    }
+    return run
   }
 
   // MARK: - One task on many hosts
@@ -319,8 +333,10 @@ public final class PlaybookRunner {
       host.stats.skipped += 1
     case .failed:
       if result.isIgnored {
+        // As ansible-core counts them: an ignored failure is ok, ignored, and changed if it changed.
         host.stats.ignored += 1
-        host.stats.ok += 0
+        host.stats.ok += 1
+        if result.result["changed"]?.isTruthy == true { host.stats.changed += 1 }
       } else {
         if !scope.isRescued { host.stats.failures += 1 }
         host.isFailed = true

@@ -38,7 +38,18 @@ public struct HostStats: Sendable, Equatable {
   public var rescued = 0
   public var ignored = 0
 
-  public init() {}
+  public init(
+    ok: Int = 0, changed: Int = 0, unreachable: Int = 0, failures: Int = 0, skipped: Int = 0, rescued: Int = 0,
+    ignored: Int = 0
+  ) {
+    self.ok = ok
+    self.changed = changed
+    self.unreachable = unreachable
+    self.failures = failures
+    self.skipped = skipped
+    self.rescued = rescued
+    self.ignored = ignored
+  }
 }
 
 /// The result of one task on one host.

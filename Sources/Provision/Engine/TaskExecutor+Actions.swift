@@ -198,6 +198,11 @@ extension TaskExecutor {
       }
       given["_source_path"] = .string(path)
     }
+    if type.arguments.canonicalName("_host") != nil { given["_host"] = .string(host.name) }
+    if task.action == "script", let line = given["cmd"].flatMap(ModuleArguments.text) {
+      let name = (try? ShellWords.split(line))?.first ?? line
+      if let path = locate(name, in: "files", task: task) { given["_source_path"] = .string(path) }
+    }
     let moduleArguments = try ModuleArguments(given, spec: type.arguments, module: task.action)
     let become = try self.become(task, context: context)
     let transport = connection(task, host: host, context: context)
@@ -238,6 +243,14 @@ extension TaskExecutor {
       switch step.action {
       case .upload(let data, let path, let mode, let owner, let group):
         try await transport.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
+      case .writeController(let data, let path):
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+          try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+          try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+          throw ModuleError("cannot write '\(path)' on the controller: \(error.localizedDescription)")
+        }
       case .shell(let command, let stdin):
         let started = Date()
         let r = try await transport.run(

@@ -70,6 +70,8 @@ public struct Step: Sendable {
     case shell(String, stdin: Data = Data())
     /// Writes a file atomically.
     case upload(Data, path: String, mode: UInt16?, owner: String?, group: String?)
+    /// Writes a file on the controller (`fetch`), creating its directory.
+    case writeController(Data, path: String)
   }
 
   /// What the step does, for plans and summaries: `+` create, `~` update, `-` remove, `!` run.

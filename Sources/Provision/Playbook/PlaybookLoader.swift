@@ -351,7 +351,7 @@ public struct PlaybookLoader {
       problem(
         .unknownModule(task.actionAsWritten), at: node.key.location,
         hint: PlaybookValidator.suggestion(for: task.action, among: ModuleRegistry.allNames)
-          ?? "see 'provision run --list-modules' for the modules provision knows")
+          ?? "provision knows: " + ModuleRegistry.allNames.sorted().joined(separator: ", "))
       return
     }
     var given = task.args
