@@ -95,6 +95,7 @@ public final class PlaybookRunner {
         name: play.name, directory: play.directory, hosts: selected, batch: batch,
         remoteUser: play.keywords.remoteUser.flatMap(ModuleArguments.text))
       await loadVarsFiles(play, states)
+      if !promptVariables(play, states) { break }
       let gather = play.gatherFacts.map { ModuleArguments.boolean($0) ?? true } ?? true
       if gather { await gatherFacts(states) }
       await runSection(play.preTasks, states)
@@ -170,6 +171,26 @@ public final class PlaybookRunner {
       }
       host.varsFiles = loaded
     }
+  }
+
+  /// `vars_prompt` without a terminal: each answer comes from `-e`, or the prompt's default.
+  /// A prompt with neither fails the play's hosts, naming the variable to pass.
+  private func promptVariables(_ play: Play, _ states: [HostState]) -> Bool {
+    for prompt in play.varsPrompt {
+      guard let name = prompt["name"].flatMap(ModuleArguments.text) else { continue }
+      if options.extraVars[name] != nil { continue }
+      guard let value = prompt["default"] else {
+        for h in states {
+          h.isFailed = true
+          h.stats.failures += 1
+          failures.append((h.name, "vars_prompt", "no value for '\(name)'"))
+        }
+        reporter.warning("vars_prompt '\(name)' has no default and provision does not ask: pass -e \(name)=VALUE")
+        return false
+      }
+      for h in states { h.varsFiles[name] = value }
+    }
+    return true
   }
 
   private func gatherFacts(_ states: [HostState]) async {
@@ -287,8 +308,10 @@ public final class PlaybookRunner {
     let forks = max(1, options.forks)
     var running = Set<String>()
     var results: [TaskResult] = []
-    await withTaskGroup(of: TaskResult.self) { group in
+    let ticks = reporter.wantsProgress
+    await withTaskGroup(of: TaskResult?.self) { group in
       var next = 0
+      var remaining = targets.count
       func start() {
         guard next < targets.count else { return }
         let host = targets[next]
@@ -296,13 +319,32 @@ public final class PlaybookRunner {
         running.insert(host.name)
         group.addTask { await executor.execute(task, on: host, extra: extra) }
       }
+      // A tick every second refreshes the line of hosts still running a long task.
+      func tick() {
+        group.addTask {
+          try? await _Concurrency.Task.sleep(nanoseconds: 1_000_000_000)
+          return nil
+        }
+      }
       for _ in 0..<min(forks, targets.count) { start() }
-      for await result in group {
+      if ticks { tick() }
+      for await outcome in group {
+        guard let result = outcome else {
+          if remaining > 0 {
+            reporter.hostsRunning(running.sorted())
+            tick()
+          }
+          continue
+        }
+        remaining -= 1
         running.remove(result.host)
         results.append(result)
         process(result, task: task, scope: scope)
-        reporter.hostsRunning(running.sorted())
         start()
+        if remaining == 0 {
+          reporter.hostsRunning([])
+          group.cancelAll()
+        }
       }
     }
     if runOnce, let first = results.first {
@@ -343,7 +385,7 @@ public final class PlaybookRunner {
         host.setFact("ansible_failed_task", .dict(["name": .string(task.displayName), "action": .string(task.action)]))
         host.setFact("ansible_failed_result", .dict(result.result))
         if !scope.isRescued {
-          failures.append((result.host, task.displayName, result.message ?? "failed"))
+          failures.append((result.host, task.displayName, Self.failureSummary(result)))
         }
       }
     case .unreachable:
@@ -356,6 +398,25 @@ public final class PlaybookRunner {
       }
     }
     reporter.hostFinished(result, task: task)
+  }
+
+  /// One line for the list of failed tasks: the message, and for commands the exit status,
+  /// the command and the last line of stderr.
+  static func failureSummary(_ result: TaskResult) -> String {
+    var text = result.message ?? "failed"
+    if let rc = result.result["rc"].flatMap(ModuleArguments.integer), rc != 0 {
+      text += " (rc=\(rc))"
+      if let cmd = result.result["cmd"] {
+        let shown = cmd.listValue.map { $0.compactMap(ModuleArguments.text).joined(separator: " ") } ?? ModuleArguments.text(cmd) ?? ""
+        text += ": " + String(shown.prefix(120))
+      }
+      if let stderr = result.result["stderr"].flatMap(ModuleArguments.text),
+        let last = stderr.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+      {
+        text += ": " + String(last.prefix(200))
+      }
+    }
+    return text
   }
 
   private func notify(_ task: PlaybookTask, host: HostState, result: TaskResult) {

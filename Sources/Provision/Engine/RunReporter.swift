@@ -10,6 +10,8 @@ public protocol RunReporter: AnyObject {
   func hostFinished(_ result: TaskResult, task: PlaybookTask?)
   /// Hosts still running the current task, for a live line; empty when all are done.
   func hostsRunning(_ hosts: [String])
+  /// Whether `hostsRunning` should be called every second while a task runs.
+  var wantsProgress: Bool { get }
   func warning(_ message: String)
   func notice(_ message: String)
   func runFinished(_ recap: RunRecap)
@@ -17,6 +19,7 @@ public protocol RunReporter: AnyObject {
 
 extension RunReporter {
   public func hostsRunning(_ hosts: [String]) {}
+  public var wantsProgress: Bool { false }
 }
 
 /// What a run did: per-host counts, failures, time.

@@ -270,6 +270,11 @@ struct TaskExecutor: Sendable {
       result.result["failed"] = true
       result.result["msg"] = .string("the conditional check failed: \(describe(error))")
     }
+    if let delegate = (try? task.keywords.delegateTo.map { try context.render($0) })?.flatMap(ModuleArguments.text),
+      delegate != host.name
+    {
+      result.delegatedTo = delegate
+    }
     if result.status == .failed, (try? boolean(task.keywords.ignoreErrors, context)) == true {
       result.isIgnored = true
     }

@@ -52,6 +52,8 @@ public final class HumanReporter: RunReporter {
     emit(banner((isHandler ? "RUNNING HANDLER" : "TASK") + " [\(title)]"))
   }
 
+  public var wantsProgress: Bool { isTerminal }
+
   public func hostsRunning(_ hosts: [String]) {
     guard isTerminal else { return }
     clearLiveLine()
