@@ -504,7 +504,7 @@ public final class PlaybookRunner {
           }
         }
       } catch {
-        let r = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(executor.describe(error))])
+        let r = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(executor.describe(error, task: task))])
         process(r, task: task, scope: scope)
       }
     }

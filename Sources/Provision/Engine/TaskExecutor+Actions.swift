@@ -200,7 +200,7 @@ extension TaskExecutor {
     }
     if type.arguments.canonicalName("_host") != nil { given["_host"] = .string(host.name) }
     if task.action == "script", let line = given["cmd"].flatMap(ModuleArguments.text) {
-      let name = (try? ShellWords.split(line))?.first ?? line
+      let name = ShellWords.split(line, comments: false)?.first ?? line
       if let path = locate(name, in: "files", task: task) { given["_source_path"] = .string(path) }
     }
     let moduleArguments = try ModuleArguments(given, spec: type.arguments, module: task.action)

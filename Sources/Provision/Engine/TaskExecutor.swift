@@ -110,7 +110,7 @@ struct TaskExecutor: Sendable {
         context.set("ansible_loop_var", .string(loopVar))
         if index > 0 && pause > 0 { try? await _Concurrency.Task.sleep(nanoseconds: UInt64(pause * 1e9)) }
         let label = try task.loopControl["label"].map { try context.render($0) }.flatMap(ModuleArguments.text)
-          ?? (item.stringValue ?? item.jsonString())
+          ?? item.pythonString
         var one: TaskResult
         if let skip = try firstFalse(task.keywords.when, context) {
           one = TaskResult(host: host.name, status: .skipped, result: skippedResult(skip))
@@ -160,7 +160,7 @@ struct TaskExecutor: Sendable {
       register(task, overall, on: host)
       return overall
     } catch {
-      var r = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(describe(error))])
+      var r = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(describe(error, task: task))])
       r.isIgnored = (try? boolean(task.keywords.ignoreErrors, context)) == true
       register(task, r, on: host)
       return r
@@ -192,9 +192,16 @@ struct TaskExecutor: Sendable {
     return ModuleArguments.boolean(rendered) ?? rendered.isTruthy
   }
 
-  func describe(_ error: any Error) -> String {
+  func describe(_ error: any Error, task: PlaybookTask? = nil) -> String {
     if let e = error as? ModuleError { return e.message + (e.hint.map { " (\($0))" } ?? "") }
-    if let e = error as? TemplateError { return "\(e)" }
+    if let e = error as? TemplateError {
+      // Arguments and conditions are named after the task's place in its file: say that
+      // place once, rather than a column inside a one-line expression.
+      if let task, e.templateName == task.location.description || e.templateName.isEmpty {
+        return "\(e.message) (in the task at \(task.location))"
+      }
+      return "\(e)"
+    }
     if let e = error as? TransportError { return e.description }
     return "\(error)"
   }
@@ -238,7 +245,7 @@ struct TaskExecutor: Sendable {
         result = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(error.description)])
       }
     } catch {
-      result = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(describe(error))])
+      result = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(describe(error, task: task))])
     }
     // changed_when / failed_when see the result under the register name.
     do {
@@ -268,7 +275,7 @@ struct TaskExecutor: Sendable {
     } catch {
       result.status = .failed
       result.result["failed"] = true
-      result.result["msg"] = .string("the conditional check failed: \(describe(error))")
+      result.result["msg"] = .string("the conditional check failed: \(describe(error, task: task))")
     }
     if let delegate = (try? task.keywords.delegateTo.map { try context.render($0) })?.flatMap(ModuleArguments.text),
       delegate != host.name

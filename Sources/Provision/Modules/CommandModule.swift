@@ -34,7 +34,7 @@ public struct CommandModule: Module {
       guard let cmd = arguments.string("cmd"), !cmd.trimmingCharacters(in: .whitespaces).isEmpty else {
         throw ModuleError("no command given", hint: "write the command after 'command:' or under 'cmd:'")
       }
-      let words = (try? ShellWords.split(cmd)) ?? [cmd]
+      let words = ShellWords.split(cmd, comments: false) ?? [cmd]
       commandLine = words.map { Self.quoteKeepingVariables($0) }.joined(separator: " ")
       display = .list(words.map(Value.string))
     }

@@ -87,7 +87,7 @@ public struct Condition: Sendable {
       source = s
       constant = nil
       do {
-        compiled = try CompiledExpression(s, name: location.description)
+        compiled = try CompiledExpression(s, name: "")
       } catch {
         throw PlaybookError(kind: .badExpression("\(error)"), location: location, hint: nil)
       }

@@ -492,7 +492,7 @@ public struct PlaybookLoader {
     for (key, value) in params { keywords.vars[key] = value }
     return Role(
       name: role.name, path: role.path, defaults: role.defaults, vars: role.vars, params: params,
-      tasks: role.tasks.map { Self.inherit($0, keywords) }, handlers: role.handlers)
+      tasks: role.tasks.map { Self.inherit($0, keywords) }, handlers: role.handlers.map { Self.inherit($0, keywords) })
   }
 
   private var loadedRoles: [String: Role] = [:]
