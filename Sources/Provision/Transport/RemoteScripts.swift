@@ -79,6 +79,20 @@ enum RemoteScripts {
       + "{ \(install); } || { rc=$?; rm -f \(s); exit $rc; }"
   }
 
+  /// Writes stdin to a new temporary file beside `path` and moves it into place: one command
+  /// for the whole upload, so small files cost one round trip, with or without become.
+  static func installFromStdin(to path: String, mode: UInt16?, owner: String?, group: String?) -> String {
+    let directory = ShellQuoting.quote((path as NSString).deletingLastPathComponent)
+    let base = ShellQuoting.quote("." + (path as NSString).lastPathComponent + ".provision-XXXXXX")
+    let install = install(temporary: "$t", to: path, mode: mode, owner: owner, group: group)
+      .replacingOccurrences(of: "'$t'", with: "\"$t\"")
+    return "[ -d \(directory) ] || { echo \(missingDirectoryMarker) >&2; exit 3; }; "
+      + "t=$(mktemp -p \(directory) \(base)) && { cat > \"$t\" || { rm -f \"$t\"; exit 1; }; } && { \(install); }"
+  }
+
+  /// What `installFromStdin` prints on stderr when the target directory does not exist.
+  static let missingDirectoryMarker = "provision-upload:no-such-directory"
+
   /// A temporary name in the directory of `path`, hidden and unlikely to collide.
   static func temporaryPath(for path: String) -> String {
     let directory = (path as NSString).deletingLastPathComponent

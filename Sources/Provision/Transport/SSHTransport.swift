@@ -63,6 +63,17 @@ public final class SSHTransport: Transport {
     _ data: Data, to path: String, mode: UInt16?, owner: String?, group: String?,
     become: Become?
   ) async throws {
+    if data.count <= Self.streamedUploadLimit {
+      // Small files go through the command's stdin: one round trip instead of an SFTP
+      // open/write/close and a separate install command.
+      let script = RemoteScripts.installFromStdin(to: path, mode: mode, owner: owner, group: group)
+      let result = try await run(RemoteCommand(script, stdin: data, become: become))
+      if result.exitStatus == 3 && result.stderrText.contains(RemoteScripts.missingDirectoryMarker) {
+        throw TransportError(.channel("cannot upload '\(path)': no such file"), host: host)
+      }
+      guard result.succeeded else { throw CommandFailure.error(result, doing: "install '\(path)'", host: host) }
+      return
+    }
     if let become {
       // SFTP runs as the login user, so the file goes to a private staging name first and the
       // become user copies it next to the target and renames it there.
@@ -86,6 +97,9 @@ public final class SSHTransport: Transport {
       try await check(RemoteCommand(script), doing: "install '\(path)'")
     }
   }
+
+  /// Files up to this size are uploaded through a command's stdin rather than SFTP.
+  static let streamedUploadLimit = 1 << 20
 
   public func download(_ path: String, become: Become?) async throws -> Data {
     if let become {
