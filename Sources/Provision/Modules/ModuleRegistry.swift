@@ -8,7 +8,8 @@ public enum ModuleRegistry {
     var table: [String: any Module.Type] = [:]
     let all: [any Module.Type] = [
       CommandModule.self, ShellModule.self, RawModule.self, FileModule.self, CopyModule.self,
-      TemplateModule.self, StatModule.self, PingModule.self,
+      TemplateModule.self, StatModule.self, PingModule.self, LineInFileModule.self, BlockInFileModule.self,
+      ReplaceModule.self,
     ]
     for m in all { table[m.name] = m }
     return table
