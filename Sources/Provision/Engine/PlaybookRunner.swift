@@ -357,7 +357,9 @@ public final class PlaybookRunner {
     if task.action == "group_by" || task.action == "add_host" { applyInventoryChanges(task, results) }
     let anyErrorsFatal = (try? executor.boolean(task.keywords.anyErrorsFatal, executor.variables(task, hosts[0]))) ?? false
     if anyErrorsFatal, results.contains(where: { $0.status == .failed && !$0.isIgnored }) {
-      for h in hosts where h.isActive { h.hasEnded = true }
+      // As in ansible-core: every host of the play fails with it, so later plays skip them too.
+      for h in playHosts.map({ shared.host($0) }) where h.isActive { h.isFailed = true }
+      reporter.notice("NO MORE HOSTS LEFT: any_errors_fatal stopped the play after a failure")
       endPlay = true
     }
   }

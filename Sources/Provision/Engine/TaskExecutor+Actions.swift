@@ -199,6 +199,9 @@ extension TaskExecutor {
       given["_source_path"] = .string(path)
     }
     if type.arguments.canonicalName("_host") != nil { given["_host"] = .string(host.name) }
+    // Modules that accept `_check` plan for check mode themselves, such as a service whose
+    // package an earlier task would have installed.
+    if type.arguments.canonicalName("_check") != nil { given["_check"] = .bool(checkMode) }
     if task.action == "script", let line = given["cmd"].flatMap(ModuleArguments.text) {
       let name = ShellWords.split(line, comments: false)?.first ?? line
       if let path = locate(name, in: "files", task: task) { given["_source_path"] = .string(path) }

@@ -351,7 +351,7 @@ public struct PlaybookLoader {
       problem(
         .unknownModule(task.actionAsWritten), at: node.key.location,
         hint: PlaybookValidator.suggestion(for: task.action, among: ModuleRegistry.allNames)
-          ?? "provision knows: " + ModuleRegistry.allNames.sorted().joined(separator: ", "))
+          ?? "'provision modules' lists the modules and actions provision knows")
       return
     }
     var given = task.args
