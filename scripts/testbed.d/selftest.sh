@@ -70,6 +70,44 @@ st_root_password_refused() {
     root@node1 true </dev/null
 }
 
+# Polls (10 s at most) until host $1 runs a rancher-agent container.
+st_wait_agent() {
+  st_ssh "$1" 'for i in $(seq 50); do
+    [ "$(docker inspect -f "{{.State.Running}}" rancher-agent 2>/dev/null)" = true ] && exit 0
+    sleep 0.2; done; docker ps -a; exit 1'
+}
+
+# Registering again (foreground, no CATTLE_AGENT_IP) replaces rancher-agent, keeps the host's
+# identity and uses the address the server saw.
+st_agent_rerun() {
+  local url=$1 old new uuid
+  old=$(st_ssh node4 "docker inspect -f '{{.Id}}' rancher-agent") || return 1
+  uuid=$(st_ssh node4 'cat /var/lib/rancher/state/.docker_uuid') || return 1
+  st_ssh node4 "docker run --rm --privileged -v /var/run/docker.sock:/var/run/docker.sock rancher/agent:v1.0.2 '$url'" ||
+    return 1
+  new=$(st_ssh node4 "docker inspect -f '{{.Id}} {{.State.Running}}' rancher-agent") || return 1
+  if [ "$new" = "$old true" ] || [ "${new#* }" != true ]; then
+    echo "rancher-agent not replaced: $old -> $new"
+    return 1
+  fi
+  [ "$(st_ssh node4 'cat /var/lib/rancher/state/.docker_uuid')" = "$uuid" ] || {
+    echo "/var/lib/rancher/state/.docker_uuid changed"
+    return 1
+  }
+  st_ssh node4 "docker inspect -f '{{json .Config.Env}}' rancher-agent" |
+    grep -F "\"CATTLE_AGENT_IP=$(node_ip4 4)\""
+}
+
+# Polls (10 s at most) until host $1 can open TCP $2:$3.
+st_wait_port() {
+  local tries=50
+  until st_probe "$1" "$2" "$3"; do
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || return 1
+    sleep 0.2
+  done
+}
+
 st_hostnames() {
   local i names
   names=$(for i in 1 2 3 4 5; do st_ssh "node$i" hostname; done | tr '\n' ' ')
@@ -130,11 +168,21 @@ cmd_selftest() {
     "$tb" down
   fi
 
-  st_check "up 5 hosts" "$tb" up 5
-  st_check "up again keeps running hosts" "$tb" up 5
-  st_expect "status: node1..node5 running" 5 bash -c "'$tb' status | grep -cE '^node[1-5] .* running '"
+  st_check "up 6 hosts" "$tb" up 6
+  st_check "up again keeps running hosts" "$tb" up 6
+  st_expect "status: node1..node6 running" 6 bash -c "'$tb' status | grep -cE '^node[1-6] .* running '"
   st_check "inventory and ssh config written" test -s "$INVENTORY" -a -s "$INVDIR/ssh_config" \
     -a -s "$INVDIR/known_hosts" -a -s "$INVDIR/ops_password"
+  local url
+  url="http://$(node_ip4 1):18080/v1/scripts/TESTTOKEN0000000000:1434085200000:testbed"
+  st_expect "inventory: [cluster:vars] for the Rancher playbook" \
+    "docker_apt_repo=''
+rancher_cluster_size=3
+rancher_agent_registration_url=$url
+rancher_db_host=$(node_ip4 6)
+rancher_db_port=3306" \
+    grep -E '^(docker_apt_repo|rancher_cluster_size|rancher_agent_registration_url|rancher_db_(host|port))=' \
+    "$INVENTORY"
 
   st_expect "root logs in by key" root st_ssh node1 'id -un'
   st_expect "deploy logs in by key" deploy st_ssh deploy@node1 'id -un'
@@ -170,6 +218,62 @@ cmd_selftest() {
     st_ssh node1 "docker inspect -f '{{.Config.Image}} {{.State.Running}}' rancher-ha"
   st_expect "docker inspect missing fails" 'rc=1 Error: No such object: missing' \
     st_ssh node1 'docker inspect missing >/dev/null 2>/tmp/err; echo "rc=$? $(cat /tmp/err)"'
+
+  # An agent host registers with node1's rancher/server stand-in, as the playbook does.
+  st_check "install docker-engine on node4" st_ssh node4 'apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-engine=1.10.3-0~trusty'
+  st_check "agent bootstrap: docker run -d rancher/agent URL" st_ssh node4 \
+    "docker run -d --privileged -v /var/run/docker.sock:/var/run/docker.sock \
+      -e CATTLE_AGENT_IP=$(node_ip4 4) rancher/agent:v1.0.2 '$url' >/tmp/bootstrap.id"
+  st_check "  rancher-agent running within 10 s" st_wait_agent node4
+  st_expect "  rancher-agent: image, running, restart, net, pid, privileged" \
+    'rancher/agent:v1.0.2 true always host host true' st_ssh node4 \
+    "docker inspect -f '{{.Config.Image}} {{.State.Running}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.NetworkMode}} {{.HostConfig.PidMode}} {{.HostConfig.Privileged}}' rancher-agent"
+  st_expect "  rancher-agent env (range): CATTLE_AGENT_IP, CATTLE_URL" \
+    "CATTLE_AGENT_IP=$(node_ip4 4)
+CATTLE_URL=http://$(node_ip4 1):18080/v1" st_ssh node4 \
+    "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' rancher-agent | grep -E '^CATTLE_(AGENT_IP|URL)='"
+  st_check "  rancher-agent env (json) has CATTLE_AGENT_IP" st_ssh node4 \
+    "docker inspect -f '{{json .Config.Env}}' rancher-agent | grep -F '\"CATTLE_AGENT_IP=$(node_ip4 4)\"'"
+  st_expect "  bootstrap exited 0; rancher-agent-state exited" 'exited 0 exited' st_ssh node4 \
+    'echo "$(docker inspect -f "{{.State.Status}} {{.State.ExitCode}}" "$(cat /tmp/bootstrap.id)") $(docker inspect -f "{{.State.Status}}" rancher-agent-state)"'
+  st_check "  identity in /var/lib/rancher/state" st_ssh node4 \
+    'cd /var/lib/rancher/state && test -s .registration_token -a -s .docker_uuid -a -s .physical_host_uuid'
+  st_check "  again in the foreground: agent replaced, identity kept, detected IP" st_agent_rerun "$url"
+  st_expect "  rancher/agent without a URL (run) is a sleeper" true st_ssh node4 \
+    'id=$(docker run -d rancher/agent:v1.0.2 run); sleep 0.3; docker inspect -f "{{.State.Running}}" "$id"; docker rm -f "$id" >/dev/null'
+  st_expect "  unreachable URL: the bootstrap keeps waiting" 'true waiting' st_ssh node4 \
+    "id=\$(docker run -d --privileged -v /var/run/docker.sock:/var/run/docker.sock rancher/agent:v1.0.2 \
+      http://$(node_ip4 2):18080/v1/scripts/X 2>/dev/null); sleep 1
+    r=\$(docker inspect -f '{{.State.Running}}' \$id)
+    docker logs \$id 2>&1 | grep -q 'is not accessible' && r=\"\$r waiting\"
+    docker rm -f \$id >/dev/null; echo \$r"
+
+  # The database host (node6, group db) runs mysql-standin.
+  st_expect "mysql-standin installed on node6 (db)" 'install ok installed' \
+    st_ssh node6 "dpkg-query -W -f='\${Status}' mysql-standin"
+  st_check "  but not on node1" st_not st_ssh node1 'command -v mysql'
+  st_expect "  max_connections (default, over the socket)" $'max_connections\t151' \
+    st_ssh node6 "mysql -N -B -e \"SHOW VARIABLES LIKE 'max_connections'\""
+  st_check "  node1 reaches node6:3306" st_probe node1 "$(node_ip4 6)" 3306
+  st_expect "  node6:3306 sends a MySQL greeting" 5.5.62 st_ssh node1 \
+    "timeout 2 bash -c 'exec 3<>/dev/tcp/$(node_ip4 6)/3306; head -c 40 <&3' | tr -dc '[:print:]' | grep -o '5\.5\.62'"
+  st_expect "  max_connections from /etc/mysql-standin, over TCP with -h -P -u -p" \
+    $'max_connections\t300' st_ssh node6 "echo 300 >/etc/mysql-standin/max_connections &&
+      mysql -N -B -h $(node_ip4 6) -P 3306 -u cattle -pcattle --connect-timeout=5 \
+        -e \"SHOW VARIABLES LIKE 'max_connections'\""
+  st_check "  service mysql stop" st_ssh node6 'service mysql stop'
+  st_expect "  listener down: mysql fails as mysql does" \
+    "ERROR 2003 (HY000): Can't connect to MySQL server on '$(node_ip4 6)' (111)
+rc=1" st_ssh node6 "mysql -N -B -h $(node_ip4 6) -e 'SELECT 1' 2>&1; echo rc=\$?"
+  st_check "  node1 cannot reach node6:3306" st_not st_probe node1 "$(node_ip4 6)" 3306
+  st_check "  service mysql start" st_ssh node6 'service mysql start'
+  st_check "  node1 reaches node6:3306 again" st_probe node1 "$(node_ip4 6)" 3306
+  st_check "fault kill node6" "$tb" fault kill node6
+  st_check "fault revive node6" "$tb" fault revive node6
+  st_check "  listener back after the reboot" st_wait_port node1 "$(node_ip4 6)" 3306
+  st_expect "  max_connections kept" $'max_connections\t300' \
+    st_ssh node6 "mysql -N -B -e \"SHOW VARIABLES LIKE 'max_connections'\""
 
   st_check "node1 reaches node2:22" st_probe node1 "$(node_ip4 2)" 22
   st_check "fault cut node1 node2" "$tb" fault cut node1 node2
