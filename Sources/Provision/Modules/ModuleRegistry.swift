@@ -9,7 +9,8 @@ public enum ModuleRegistry {
     let all: [any Module.Type] = [
       CommandModule.self, ShellModule.self, RawModule.self, FileModule.self, CopyModule.self,
       TemplateModule.self, StatModule.self, PingModule.self, LineInFileModule.self, BlockInFileModule.self,
-      ReplaceModule.self,
+      ReplaceModule.self, ScriptModule.self, SlurpModule.self, FetchModule.self, GetURLModule.self,
+      WaitForModule.self, URIModule.self, UserModule.self, GroupModule.self,
     ]
     for m in all { table[m.name] = m }
     return table
