@@ -155,12 +155,15 @@ final class CannedHTTPServer: @unchecked Sendable {
     let current = try await module.check(on: probe)
     #expect(server.requests.isEmpty)
     let plan = try module.plan(from: current)
-    #expect(plan.steps.count == 1 && plan.skipsInCheckMode && !plan.isIdempotent && plan.steps[0].reportsOutput)
+    #expect(plan.steps.count == 1 && plan.skipsInCheckMode && !plan.isIdempotent && plan.steps[0].interpret != nil)
     #expect(plan.steps[0].summary == "POST \(server.url)/items")
     guard case .shell(let script, let stdin) = plan.steps[0].action else { return }
     #expect(!script.contains("admin") && !script.contains("a'b"))
     let result = try await LocalTransport().run(RemoteCommand(script, stdin: stdin))
-    #expect(result.succeeded && result.stdoutText == "ok")
+    #expect(result.succeeded)
+    // The response becomes the task's values, and a request alone reports no change.
+    let meaning = try #require(plan.steps[0].interpret?(result))
+    #expect(meaning.result["status"] == 201 && !meaning.changed && meaning.failure == nil)
     let request = try #require(server.requests.first)
     #expect(request.hasPrefix("POST /items HTTP/1.1\r\n"))
     #expect(request.contains("Content-Type: application/json\r\n"))
@@ -173,8 +176,9 @@ final class CannedHTTPServer: @unchecked Sendable {
     let plan = try uri(["url": .string(server.url), "method": "DELETE"]).plan(from: .init())
     guard case .shell(let script, let stdin) = plan.steps[0].action else { return }
     let result = try await LocalTransport().run(RemoteCommand(script, stdin: stdin))
-    #expect(result.exitStatus == 1 && result.stdoutText == "bad")
-    #expect(result.stderrText == "Status code was 500 and not [200]\n")
+    let meaning = try #require(plan.steps[0].interpret?(result))
+    #expect(meaning.failure?.hasPrefix("Status code was 500 and not [200]") == true)
+    #expect(meaning.result["status"] == 500 && !meaning.changed)
   }
 
   @Test func createsSkipsAndConnectionErrorsReport() async throws {

@@ -199,6 +199,10 @@ extension TaskExecutor {
       given["_source_path"] = .string(path)
     }
     if type.arguments.canonicalName("_host") != nil { given["_host"] = .string(host.name) }
+    if task.action == "fetch", let dest = given["dest"].flatMap(ModuleArguments.text), !dest.hasPrefix("/") {
+      // As in Ansible, a relative fetch destination starts at the playbook's directory.
+      given["dest"] = .string((play.directory as NSString).appendingPathComponent(dest))
+    }
     // Modules that accept `_check` plan for check mode themselves, such as a service whose
     // package an earlier task would have installed.
     if type.arguments.canonicalName("_check") != nil { given["_check"] = .bool(checkMode) }
@@ -223,6 +227,13 @@ extension TaskExecutor {
       outcome.result["msg"] = .string(failure)
       return outcome
     }
+    if let reason = plan.skipReason {
+      outcome.status = .skipped
+      outcome.result["skipped"] = true
+      outcome.result["changed"] = false
+      if outcome.result["msg"] == nil { outcome.result["msg"] = .string(reason) }
+      return outcome
+    }
     if plan.steps.isEmpty {
       outcome.result["changed"] = false
       return outcome
@@ -242,7 +253,9 @@ extension TaskExecutor {
     let environment = try self.environment(task, context: context)
     let timeout = try task.keywords.timeout.map { try context.render($0) }.flatMap(ModuleArguments.number) ?? options.timeout
     outcome.status = .changed
+    var anyChanged = false
     for step in plan.steps {
+      anyChanged = anyChanged || step.interpret == nil
       switch step.action {
       case .upload(let data, let path, let mode, let owner, let group):
         try await transport.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
@@ -276,6 +289,19 @@ extension TaskExecutor {
           outcome.result["delta"] = .string(Self.delta(ended.timeIntervalSince(started)))
           outcome.result["msg"] = ""
         }
+        if let interpret = step.interpret {
+          let meaning = interpret(r)
+          for (k, v) in meaning.result { outcome.result[k] = v }
+          anyChanged = anyChanged || meaning.changed
+          if let failure = meaning.failure {
+            outcome.status = .failed
+            outcome.result["failed"] = true
+            outcome.result["changed"] = .bool(meaning.changed)
+            outcome.result["msg"] = .string(failure)
+            return outcome
+          }
+          continue
+        }
         if !r.succeeded && !step.allowsFailure {
           outcome.status = .failed
           outcome.result["failed"] = true
@@ -290,7 +316,8 @@ extension TaskExecutor {
         }
       }
     }
-    outcome.result["changed"] = true
+    outcome.status = anyChanged ? .changed : .ok
+    outcome.result["changed"] = .bool(anyChanged)
     return outcome
   }
 

@@ -37,6 +37,8 @@ public struct Plan: Sendable {
   public var skipsInCheckMode: Bool
   /// A failure found while planning, reported as the task's failure on this host.
   public var failure: String?
+  /// Why the task is skipped on this host (`script` whose `creates` exists), in any mode.
+  public var skipReason: String?
 
   public init(
     steps: [Step] = [], diffs: [FileDiff] = [], result: OrderedDict = [:], isIdempotent: Bool = true,
@@ -85,6 +87,9 @@ public struct Step: Sendable {
   public var allowsFailure: Bool
   /// The output keeps its trailing newlines (`raw`, `strip_empty_ends: false`).
   public var keepsTrailingNewlines = false
+  /// Turns the command's output into the task's values, whether it changed anything and
+  /// whether it failed (`uri` reads curl's output); nil keeps the plain stdout/rc rules.
+  public var interpret: (@Sendable (CommandResult) -> StepOutcome)?
 
   public init(
     _ effect: Effect, _ summary: String, _ action: Action, reportsOutput: Bool = false,
@@ -113,6 +118,19 @@ public struct Step: Sendable {
     case .remove: return "-"
     case .run: return "!"
     }
+  }
+}
+
+/// What a step's command meant, as its module reads the output.
+public struct StepOutcome: Sendable {
+  public var result: OrderedDict
+  public var changed: Bool
+  public var failure: String?
+
+  public init(result: OrderedDict, changed: Bool, failure: String? = nil) {
+    self.result = result
+    self.changed = changed
+    self.failure = failure
   }
 }
 

@@ -114,9 +114,11 @@ public struct ScriptModule: Module {
     if plan.steps.isEmpty {
       // Ansible skips the task; its message names the option.
       if let creates = run.creates, current.createsExists == true {
-        plan.result = ["msg": .string("\(creates) exists, matching creates option"), "skipped": true]
+        plan.result = ["msg": .string("\(creates) exists, matching creates option")]
+        plan.skipReason = "\(creates) exists, matching creates option"
       } else if let removes = run.removes, current.removesExists == false {
-        plan.result = ["msg": .string("\(removes) does not exist, matching removes option"), "skipped": true]
+        plan.result = ["msg": .string("\(removes) does not exist, matching removes option")]
+        plan.skipReason = "\(removes) does not exist, matching removes option"
       }
       return plan
     }

@@ -209,8 +209,29 @@ public struct URIModule: Module {
       return Plan(result: ["stdout": .string(text), "stdout_lines": [.string(text)]])
     }
     guard let response = current.response else {
-      let script = request.curlScript(mode: .run(statuses: statuses, dest: dest))
-      let step = Step(.run, "\(request.method) \(request.url)", .shell(script, stdin: request.curlStdin), reportsOutput: true)
+      guard dest == nil else {
+        let script = request.curlScript(mode: .run(statuses: statuses, dest: dest))
+        let step = Step(.run, "\(request.method) \(request.url)", .shell(script, stdin: request.curlStdin), reportsOutput: true)
+        return Plan(steps: [step], result: ["url": .string(request.url)], isIdempotent: false, skipsInCheckMode: true)
+      }
+      var step = Step(.run, "\(request.method) \(request.url)", .shell(request.curlScript(mode: .capture), stdin: request.curlStdin))
+      let (request, statuses, statusList, returnContent) = (request, statuses, statusList, returnContent)
+      // The response becomes the task's values, as for a GET; a request does not change the
+      // host by itself, so Ansible reports changed=false.
+      step.interpret = { output in
+        guard let response = HTTPRequest.parseCurl(stdout: output.stdout, stderr: output.stderrText) else {
+          return StepOutcome(
+            result: ["stdout": .string(output.stdoutText)], changed: false,
+            failure: "unexpected output from curl: " + output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        var result = Self.result(response, request: request, elapsed: 0, returnContent: returnContent)
+        guard statuses.contains(response.status) else {
+          let message = "Status code was \(response.status) and not \(statusList): \(response.message)"
+          result["msg"] = .string(message)
+          return StepOutcome(result: result, changed: false, failure: message)
+        }
+        return StepOutcome(result: result, changed: false)
+      }
       return Plan(steps: [step], result: ["url": .string(request.url)], isIdempotent: false, skipsInCheckMode: true)
     }
     var result = Self.result(response, request: request, elapsed: current.elapsed, returnContent: returnContent)
