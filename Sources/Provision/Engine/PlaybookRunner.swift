@@ -13,6 +13,8 @@ public final class PlaybookRunner {
   private var play: Play?
   private var info: PlayInfo?
   private var endPlay = false
+  /// The running task's name as printed, for the list of failures.
+  private var currentTitle = ""
 
   public init(inventory: Inventory, options: RunOptions, reporter: any RunReporter) {
     shared = RunShared(inventory: inventory, options: options)
@@ -301,8 +303,9 @@ public final class PlaybookRunner {
   }
 
   private func runTask(_ task: PlaybookTask, _ hosts: [HostState], scope: Scope = Scope(), announce: Bool = true, extra: OrderedDict = [:]) async {
-    if announce { reporter.taskStarted(task.displayName, task: task, isHandler: task.isHandler) }
     let executor = self.executor()
+    currentTitle = title(task, executor: executor, host: hosts[0])
+    if announce { reporter.taskStarted(currentTitle, task: task, isHandler: task.isHandler) }
     let runOnce = (try? executor.boolean(task.keywords.runOnce, executor.variables(task, hosts[0]))) ?? false
     let targets = runOnce ? [hosts[0]] : hosts
     let forks = max(1, options.forks)
@@ -364,6 +367,14 @@ public final class PlaybookRunner {
     }
   }
 
+  /// The task's name with its variables filled in, as ansible-playbook prints it; the name as
+  /// written when it cannot be rendered.
+  func title(_ task: PlaybookTask, executor: TaskExecutor, host: HostState) -> String {
+    guard let name = task.name, Template.isPossiblyTemplate(name) else { return task.displayName }
+    let rendered = (try? executor.variables(task, host).render(.string(name))).flatMap(ModuleArguments.text) ?? name
+    return task.role.map { "\($0.name) : \(rendered)" } ?? rendered
+  }
+
   private func process(_ result: TaskResult, task: PlaybookTask, scope: Scope) {
     let host = shared.host(result.host)
     switch result.status {
@@ -387,7 +398,7 @@ public final class PlaybookRunner {
         host.setFact("ansible_failed_task", .dict(["name": .string(task.displayName), "action": .string(task.action)]))
         host.setFact("ansible_failed_result", .dict(result.result))
         if !scope.isRescued {
-          failures.append((result.host, task.displayName, Self.failureSummary(result)))
+          failures.append((result.host, currentTitle.isEmpty ? task.displayName : currentTitle, Self.failureSummary(result)))
         }
       }
     case .unreachable:
@@ -396,7 +407,7 @@ public final class PlaybookRunner {
       } else {
         host.stats.unreachable += 1
         host.isUnreachable = true
-        failures.append((result.host, task.displayName, result.message ?? "unreachable"))
+        failures.append((result.host, currentTitle.isEmpty ? task.displayName : currentTitle, result.message ?? "unreachable"))
       }
     }
     reporter.hostFinished(result, task: task)

@@ -89,7 +89,11 @@ public struct ArgumentSpec: Sendable {
     for group in requiredOneOf where givenNames.isDisjoint(with: group) {
       problems.append(Problem(argument: nil, message: "'\(module)' needs one of: \(group.joined(separator: ", "))", hint: nil))
     }
-    for group in mutuallyExclusive where givenNames.intersection(group).count > 1 {
+    // A templated value may turn out to be `omit`: only literal values count as given here.
+    let literalNames = Set(given.compactMap { key, value in
+      templated && Template.containsTemplate(value) ? nil : canonicalName(key)
+    })
+    for group in mutuallyExclusive where literalNames.intersection(group).count > 1 {
       problems.append(Problem(argument: nil, message: "parameters are mutually exclusive: \(group.joined(separator: "|"))", hint: nil))
     }
     return problems
