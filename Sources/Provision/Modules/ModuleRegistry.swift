@@ -11,6 +11,10 @@ public enum ModuleRegistry {
       TemplateModule.self, StatModule.self, PingModule.self, LineInFileModule.self, BlockInFileModule.self,
       ReplaceModule.self, ScriptModule.self, SlurpModule.self, FetchModule.self, GetURLModule.self,
       WaitForModule.self, URIModule.self, UserModule.self, GroupModule.self,
+      ServiceModule.self, SystemdModule.self, SystemdServiceModule.self, SysvinitModule.self, IptablesModule.self,
+      UfwModule.self, DockerContainerModule.self, DockerImageModule.self, SysctlModule.self, ModprobeModule.self,
+      HostnameModule.self,
+      AptModule.self, DpkgSelectionsModule.self, AptKeyModule.self, AptRepositoryModule.self,
     ]
     for m in all { table[m.name] = m }
     return table
