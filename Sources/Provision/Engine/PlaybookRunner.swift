@@ -352,7 +352,7 @@ public final class PlaybookRunner {
     }
     if runOnce, let first = results.first {
       for host in hosts.dropFirst() {
-        if let name = task.register { host.setFact(name, .dict(first.result)) }
+        if let name = task.register { host.register(name, .dict(first.result)) }
         if first.status == .changed { notify(task, host: host, result: first) }
         if first.status == .failed && !first.isIgnored { host.isFailed = true }
       }
@@ -396,7 +396,7 @@ public final class PlaybookRunner {
         if !scope.isRescued { host.stats.failures += 1 }
         host.isFailed = true
         host.setFact("ansible_failed_task", .dict(["name": .string(task.displayName), "action": .string(task.action)]))
-        host.setFact("ansible_failed_result", .dict(result.result))
+        host.register("ansible_failed_result", .dict(result.result))
         if !scope.isRescued {
           failures.append((result.host, currentTitle.isEmpty ? task.displayName : currentTitle, Self.failureSummary(result)))
         }

@@ -103,6 +103,7 @@ final class HostState: @unchecked Sendable {
   private let lock = NSLock()
   private var _facts = OrderedDict()
   private var _setFacts = OrderedDict()
+  private var _registered: Set<String> = []
   var inventoryVars: OrderedDict
   var varsFiles = OrderedDict()
   var includedVars = OrderedDict()
@@ -133,8 +134,22 @@ final class HostState: @unchecked Sendable {
   }
 
   func setFact(_ name: String, _ value: Value) {
-    lock.withLock { _setFacts[name] = value }
+    lock.withLock {
+      _setFacts[name] = value
+      _registered.remove(name)
+    }
   }
+
+  /// Stores a registered result, which is never templated again.
+  func register(_ name: String, _ value: Value) {
+    lock.withLock {
+      _setFacts[name] = value
+      _registered.insert(name)
+    }
+  }
+
+  /// The names that hold registered results.
+  var registeredNames: Set<String> { lock.withLock { _registered } }
 
   /// Active in the play: not failed, not unreachable, not ended.
   var isActive: Bool { !isFailed && !isUnreachable && !hasEnded }

@@ -236,6 +236,7 @@ extension TaskExecutor {
     }
     if plan.steps.isEmpty {
       outcome.result["changed"] = false
+      mergeFacts(outcome.result, into: host)
       return outcome
     }
     if checkMode {
@@ -287,7 +288,7 @@ extension TaskExecutor {
           outcome.result["start"] = .string(Self.timestamp(started))
           outcome.result["end"] = .string(Self.timestamp(ended))
           outcome.result["delta"] = .string(Self.delta(ended.timeIntervalSince(started)))
-          outcome.result["msg"] = ""
+          if outcome.result["msg"] == nil { outcome.result["msg"] = "" }
         }
         if let interpret = step.interpret {
           let meaning = interpret(r)
@@ -318,7 +319,16 @@ extension TaskExecutor {
     }
     outcome.status = anyChanged ? .changed : .ok
     outcome.result["changed"] = .bool(anyChanged)
+    mergeFacts(outcome.result, into: host)
     return outcome
+  }
+
+  /// Facts a module returns under `ansible_facts` (`hostname`) become the host's facts.
+  func mergeFacts(_ result: OrderedDict, into host: HostState) {
+    guard let facts = result["ansible_facts"]?.dictValue, !facts.isEmpty else { return }
+    var merged = host.facts
+    for (k, v) in facts { merged[k.hasPrefix("ansible_") ? String(k.dropFirst(8)) : k] = v }
+    host.facts = merged
   }
 
   /// The task's `environment`, merged from the play, blocks and the task.

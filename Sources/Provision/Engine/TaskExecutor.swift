@@ -64,6 +64,14 @@ struct TaskExecutor: Sendable {
     }
     let shared = self.shared
     let context = TaskVariables(vars, computed: ["hostvars": { shared.hostvars() }, "groups": { shared.groups() }])
+    var literal = host.registeredNames
+    if !facts.isEmpty {
+      literal.insert("ansible_facts")
+      for k in facts.keys { literal.insert("ansible_" + k) }
+    }
+    // A name set again by a later layer (set_fact, -e) is templated as usual.
+    literal.subtract(options.extraVars.keys)
+    context.literalNames = literal
     context.searchPaths = searchPaths(task)
     return context
   }
@@ -177,7 +185,7 @@ struct TaskExecutor: Sendable {
     if value["changed"] == nil { value["changed"] = .bool(result.status == .changed) }
     if result.status == .failed && value["failed"] == nil { value["failed"] = true }
     if result.status != .failed && value["failed"] == nil && result.status != .skipped { value["failed"] = false }
-    host.setFact(name, .dict(value))
+    host.register(name, .dict(value))
   }
 
   /// The first condition that is false, or nil when all hold.

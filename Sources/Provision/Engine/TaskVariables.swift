@@ -11,6 +11,9 @@ final class TaskVariables: TemplateContext {
   private var templates: [String: Template] = [:]
   /// Directories `lookup('file')` and `lookup('template')` search.
   var searchPaths: [String] = []
+  /// Variables whose text is never templated again: registered results and gathered facts,
+  /// which Ansible marks unsafe (a command line containing `{{` stays as it is).
+  var literalNames: Set<String> = []
 
   init(_ variables: OrderedDict, computed: [String: () -> Value] = [:]) {
     self.variables = variables
@@ -37,7 +40,7 @@ final class TaskVariables: TemplateContext {
       }
       return nil
     }
-    guard Template.containsTemplate(raw) else { return raw }
+    guard !literalNames.contains(name), Template.containsTemplate(raw) else { return raw }
     if resolving.contains(name) || resolving.count >= 64 {
       throw TemplateError(.recursion((resolving + [name]).joined(separator: " -> ")), templateName: name)
     }

@@ -53,7 +53,7 @@ public enum ModuleRegistry {
 
   /// `ansible.builtin.copy` and `ansible.legacy.copy` are `copy`.
   public static func shortName(_ name: String) -> String {
-    for prefix in ["ansible.builtin.", "ansible.legacy.", "ansible.posix."] where name.hasPrefix(prefix) {
+    for prefix in ["ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.docker.", "community.general."] where name.hasPrefix(prefix) {
       return String(name.dropFirst(prefix.count))
     }
     return name

@@ -29,7 +29,7 @@ public struct ServiceModule: Module {
       .init("use", choices: ["auto", "systemd", "upstart", "sysvinit", "sysv", "service"], default: "auto"),
       .init("daemon_reload", .bool, aliases: ["daemon-reload"], default: false),
       .init("daemon_reexec", .bool, aliases: ["daemon-reexec"], default: false), .init("masked", .bool),
-      .init("force", .bool), .init("no_block", .bool, default: false),
+      .init("force", .bool), .init("no_block", .bool, default: false), .init("_check", .bool),
       .init("scope", choices: ["system", "user", "global"], default: "system"),
     ],
     requiredOneOf: [["state", "enabled", "masked", "daemon_reload", "daemon_reexec"]])
@@ -62,7 +62,7 @@ public struct SystemdModule: Module {
       .init("force", .bool), .init("masked", .bool),
       .init("daemon_reload", .bool, aliases: ["daemon-reload"], default: false),
       .init("daemon_reexec", .bool, aliases: ["daemon-reexec"], default: false),
-      .init("scope", choices: ["system", "user", "global"], default: "system"), .init("no_block", .bool, default: false),
+      .init("scope", choices: ["system", "user", "global"], default: "system"), .init("no_block", .bool, default: false), .init("_check", .bool),
     ],
     requiredOneOf: [["state", "enabled", "masked", "daemon_reload", "daemon_reexec"]])
 
@@ -147,9 +147,12 @@ public struct ServiceRequest: Sendable {
   var noBlock: Bool
   var scope: String
   var runlevels: [String]?
+  /// Planning for check mode, where an earlier task may be about to install the service.
+  var isCheck = false
 
   init(_ arguments: ModuleArguments, flavor: Flavor) throws {
     self.flavor = flavor
+    isCheck = arguments.bool("_check")
     let name = arguments.string("name") ?? ""
     for glob in ["*", "?", "["] where name.contains(glob) {
       throw ModuleError(
@@ -264,8 +267,26 @@ public struct ServiceRequest: Sendable {
         return .failed("systemd is not the init system on this host (no /run/systemd/system); use 'service' instead", result: result)
       }
       if name.isEmpty { return Plan(result: result) }
+      if let predicted = notInstalledYet(result: result) { return predicted }
       return .failed("Could not find the requested service \(name): host", result: result)
     }
+  }
+
+  /// In check mode a service that is not there yet is most likely installed by an earlier
+  /// task that check mode did not run (a package): say what the real run would do instead of
+  /// failing. A real run still fails when the service is missing.
+  func notInstalledYet(result: OrderedDict) -> Plan? {
+    guard isCheck else { return nil }
+    var steps: [Step] = []
+    if state == "started" || state == "restarted" || state == "reloaded" {
+      steps.append(.argv(.update, "start \(name) (once an earlier task has installed it)", ["service", name, "start"]))
+    }
+    if enabled == true {
+      steps.append(.argv(.update, "enable \(name) (once an earlier task has installed it)", ["update-rc.d", name, "defaults"]))
+    }
+    var r = result
+    r["msg"] = .string("service \(name) is not installed yet; an earlier task would install it")
+    return Plan(steps: steps, result: r)
   }
 
   /// `systemctl show` as Ansible parses it: `Key=value`, with `{ ... }` values over several lines.
@@ -319,7 +340,8 @@ public struct ServiceRequest: Sendable {
     if isSystemd && loadState != "masked", let error = status["LoadError"]?.stringValue {
       return .failed("Error loading unit file '\(name)': \(error)", result: result)
     }
-    let missing = Plan.failed("Could not find the requested service \(name): host", result: result)
+    let missing = notInstalledYet(result: result)
+      ?? Plan.failed("Could not find the requested service \(name): host", result: result)
     let unit = ShellQuoting.quote(name)
     let firstLine = enabledOutput.split(separator: "\n").first.map(String.init) ?? ""
 
