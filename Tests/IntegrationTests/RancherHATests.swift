@@ -108,7 +108,7 @@ final class RunLog: RunReporter {
 
     // A second run changes nothing; --check now predicts nothing and changes nothing.
     let second = try await run()
-    for host in Self.nodes { #expect(second.changed(host) == 0, "\(host): \(second.changes(host))") }
+    for host in Self.servers + Self.agents { #expect(second.changed(host) == 0, "\(host): \(second.changes(host))") }
     let converged = snapshot()
     let quiet = try await run(check: true)
     for host in Self.nodes { #expect(quiet.changes(host) == [], "\(host)") }
@@ -134,7 +134,9 @@ final class RunLog: RunReporter {
     #expect(repair.changes("node3") == [] && repair.changes("node6") == [])
     #expect(try await sh("node2", "test -e /var/lib/rancher/state/stray || echo gone").stdoutText == "gone\n")
 
-    // Preflight failures stop the play with the fix named, before any change.
+    // Preflight failures stop the play with the fix named, before any change. The agent's
+    // bootstrap container finishes registering in the background first, as the real one does.
+    try await Task.sleep(for: .seconds(3))
     let before = snapshot()
     let latest = try await run(extra: ["rancher_server_image": "rancher/server:latest"])
     #expect(latest.recap?.exitStatus == 2)
@@ -150,7 +152,7 @@ final class RunLog: RunReporter {
     #expect(two.recap?.exitStatus == 2)
     #expect(two.failures("node1").first?.contains("1, 3 or 5") == true, "\(two.failures("node1"))")
     for log in [latest, small, two] {
-      for host in Self.nodes { #expect(log.changed(host) == 0) }
+      #expect(log.recap?.hosts.allSatisfy { $0.stats.changed == 0 } == true)
     }
     #expect(snapshot() == before, "a failed preflight changed files on a host")
 

@@ -84,7 +84,15 @@ public struct TaskResult: Sendable {
     self.result = result
   }
 
-  public var message: String? { result["msg"].flatMap(ModuleArguments.text) }
+  /// The failure or result message; for a loop, the first failed item's message.
+  public var message: String? {
+    if status == .failed, let item = items.first(where: { $0.status == .failed }),
+      let text = item.result["msg"].flatMap(ModuleArguments.text)
+    {
+      return text
+    }
+    return result["msg"].flatMap(ModuleArguments.text)
+  }
 }
 
 /// One loop item's result.

@@ -44,7 +44,9 @@ struct TaskExecutor: Sendable {
     vars["playbook_dir"] = .string(play.directory)
     vars["play_hosts"] = .list(play.batch.map(Value.string))
     vars["ansible_play_batch"] = .list(play.batch.map(Value.string))
-    vars["ansible_play_hosts"] = .list(play.hosts.map(Value.string))
+    // The play's hosts still in it: failed and unreachable ones leave, as in ansible-core.
+    vars["ansible_play_hosts"] = .list(
+      play.hosts.filter { $0 == host.name || self.shared.host($0).isActive }.map(Value.string))
     vars["ansible_play_hosts_all"] = .list(play.hosts.map(Value.string))
     vars["ansible_play_name"] = .string(play.name)
     vars["ansible_check_mode"] = .bool(options.check)

@@ -343,7 +343,7 @@ public struct AptModule: Module {
       s += ProbeSections.section(
         "dpkg", "dpkg-query -W -f='${Package}\\t${Status}\\t${Version}\\n' \(queried) 2>/dev/null || true", mergeStderr: false)
     }
-    s += ProbeSections.section("holds", "apt-mark showhold", mergeStderr: false)
+    s += ProbeSections.section("holds", "apt-mark \(Self.readOnly) showhold", mergeStderr: false)
     if !specs.isEmpty && state != "absent" {
       s += ProbeSections.section("policy", "apt-cache \(Self.readOnly) policy \(names.map(q).joined(separator: " "))", mergeStderr: false)
       var resolve = ""

@@ -277,15 +277,17 @@ public struct ServiceRequest: Sendable {
   /// failing. A real run still fails when the service is missing.
   func notInstalledYet(result: OrderedDict) -> Plan? {
     guard isCheck else { return nil }
+    // Debian packages start and enable their services when installed, so only a stopped,
+    // disabled or restarted service is a change of its own.
     var steps: [Step] = []
-    if state == "started" || state == "restarted" || state == "reloaded" {
-      steps.append(.argv(.update, "start \(name) (once an earlier task has installed it)", ["service", name, "start"]))
+    if state == "stopped" || state == "restarted" || state == "reloaded" {
+      steps.append(.argv(.update, "\(state ?? "") \(name) (once an earlier task has installed it)", ["service", name, "stop"]))
     }
-    if enabled == true {
-      steps.append(.argv(.update, "enable \(name) (once an earlier task has installed it)", ["update-rc.d", name, "defaults"]))
+    if enabled == false {
+      steps.append(.argv(.update, "disable \(name) (once an earlier task has installed it)", ["update-rc.d", name, "disable"]))
     }
     var r = result
-    r["msg"] = .string("service \(name) is not installed yet; an earlier task would install it")
+    r["msg"] = .string("service \(name) is not installed yet; the package an earlier task installs starts it")
     return Plan(steps: steps, result: r)
   }
 
