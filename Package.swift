@@ -37,6 +37,6 @@ let package = Package(
       name: "ProvisionTests", dependencies: ["Provision", "Inventory"],
       resources: [.copy("Fixtures")]),
     // Against the test hosts from scripts/testbed (root); fails, never skips, without them.
-    .testTarget(name: "IntegrationTests", dependencies: ["Provision", "Inventory"]),
+    .testTarget(name: "IntegrationTests", dependencies: ["Provision", "Inventory"], exclude: ["Fixtures"]),
   ]
 )

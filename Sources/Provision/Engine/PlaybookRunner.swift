@@ -452,16 +452,24 @@ public final class PlaybookRunner {
     while rounds < 16 {
       rounds += 1
       var anyRan = false
+      // Every handler named by, or listening to, a notification runs; notifications made by
+      // the handlers themselves wait for the next round.
+      let pending = Dictionary(hosts.map { ($0.name, Set($0.notified)) }, uniquingKeysWith: { a, _ in a })
+      var handled = Set<String>()
       for node in flattenHandlers(play.allHandlers) {
         guard case .task(let handler) = node else { continue }
         let names = Set([handler.name ?? "", handler.displayName] + handler.listen)
         let targets = hosts.filter { h in
-          (h.isActive || (force && !h.isUnreachable)) && h.notified.contains { names.contains($0) }
+          (h.isActive || (force && !h.isUnreachable)) && !(pending[h.name] ?? []).isDisjoint(with: names)
         }
         guard !targets.isEmpty else { continue }
-        for h in targets { h.notified.removeAll { names.contains($0) } }
+        handled.formUnion(names)
         anyRan = true
         await runTask(handler, targets)
+      }
+      for h in hosts {
+        let done = (pending[h.name] ?? []).intersection(handled)
+        h.notified.removeAll { done.contains($0) }
       }
       if !anyRan { break }
     }

@@ -113,12 +113,12 @@ public struct FileModule: Module {
         }
       }
       if now == nil {
-        if case .absolute(let bits)? = mode {
+        if let mode {
           // As Ansible does, directories created on the way get the task's mode and owners too.
           let owners = (owner ?? "") + (group.map { ":" + $0 } ?? "")
           let chown = owners.isEmpty ? "" : "; chown -- \(ShellQuoting.quote(owners)) \"$x\""
           let script = "p=\(ShellQuoting.quote(path)); set --; d=$p; while [ ! -d \"$d\" ]; do set -- \"$d\" \"$@\"; "
-            + "d=$(dirname -- \"$d\"); done; mkdir -p -- \"$p\" && for x in \"$@\"; do chmod \(String(bits, radix: 8)) \"$x\"\(chown); done"
+            + "d=$(dirname -- \"$d\"); done; mkdir -p -- \"$p\" && for x in \"$@\"; do chmod \(ShellQuoting.quote(modeArgument(mode))) \"$x\"\(chown); done"
           steps.append(.shell(.create, "directory \(path)", script))
         } else {
           steps.append(.argv(.create, "directory \(path)", ["mkdir", "-p", "--", path]))

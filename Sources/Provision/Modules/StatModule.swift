@@ -23,12 +23,29 @@ public struct StatModule: Module {
     follow = arguments.bool("follow")
   }
 
-  public func check(on host: HostProbe) async throws -> FileState? {
-    try await FileState.read(path, on: host, follow: follow)
+  public struct Current: Sendable {
+    var state: FileState?
+    var sha1: String?
   }
 
-  public func plan(from current: FileState?) throws -> Plan {
-    guard let s = current else { return Plan(result: ["stat": .dict(["exists": false])]) }
+  public func check(on host: HostProbe) async throws -> Current {
+    // FileState's script plus SHA-1, Ansible's default checksum, in the same command.
+    let script = FileState.script(path, content: false, follow: follow)
+      + "\nif [ -f \"$p\" ]; then printf '#sha1 '; sha1sum < \"$p\" | cut -c1-40; fi"
+    let result = try await host.run(script)
+    guard result.succeeded else { throw ModuleError("cannot stat '\(path)': " + result.stderrText) }
+    var output = result.stdout
+    var sha1: String?
+    if let marker = output.range(of: Data("#sha1 ".utf8), options: .backwards) {
+      sha1 = String(decoding: output[marker.upperBound...], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      output = output.subdata(in: output.startIndex..<marker.lowerBound)
+    }
+    guard let state = FileState.parse(output) else { throw ModuleError("unexpected output from stat of '\(path)'") }
+    return Current(state: state, sha1: sha1)
+  }
+
+  public func plan(from current: Current) throws -> Plan {
+    guard let s = current.state else { return Plan(result: ["stat": .dict(["exists": false])]) }
     var stat: OrderedDict = [
       "exists": true, "path": .string(path), "mode": .string(String(format: "%04o", s.mode)),
       "isdir": .bool(s.type == .directory), "isreg": .bool(s.type == .regular), "islnk": .bool(s.type == .symlink),
@@ -42,7 +59,9 @@ public struct StatModule: Module {
     }
     stat["executable"] = .bool(bits & 0o111 != 0)
     if let target = s.linkTarget { stat["lnk_source"] = .string(target); stat["lnk_target"] = .string(target) }
-    if let sha = s.sha256 { stat["checksum"] = .string(sha) }
+    if let sha1 = current.sha1 { stat["checksum"] = .string(sha1) }
+    stat["isuid"] = .bool(bits & 0o4000 != 0)
+    stat["isgid"] = .bool(bits & 0o2000 != 0)
     return Plan(result: ["stat": .dict(stat)])
   }
 }

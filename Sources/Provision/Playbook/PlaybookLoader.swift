@@ -388,20 +388,30 @@ public struct PlaybookLoader {
     ]
     let isFreeForm = ModuleRegistry.freeFormActions.contains(action)
     var rest: [String] = []
+    var extracted: [String] = []
     for token in tokens {
       if let eq = token.firstIndex(of: "="), eq != token.startIndex {
         let key = String(token[..<eq])
         let isKey = key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
         if isKey && (!isFreeForm || commandKeys.contains(key)) {
           args[key] = .string(unquote(String(token[token.index(after: eq)...])))
+          extracted.append(token)
           continue
         }
       }
       rest.append(token)
     }
-    if !rest.isEmpty {
-      let joined = rest.joined(separator: " ")
-      args["_raw_params"] = .string(isFreeForm ? joined : joined)
+    guard !rest.isEmpty else { return args }
+    if isFreeForm {
+      // The command keeps its own text, newlines and spacing included (a `shell: |` script);
+      // only the k=v options are taken out of it, as Ansible's split_args/join_args do.
+      var text = text
+      for token in extracted {
+        if let range = text.range(of: token, options: .backwards) { text.removeSubrange(range) }
+      }
+      args["_raw_params"] = .string(text.trimmingCharacters(in: .whitespaces))
+    } else {
+      args["_raw_params"] = .string(rest.joined(separator: " "))
     }
     return args
   }
