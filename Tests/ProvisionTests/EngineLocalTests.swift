@@ -206,6 +206,37 @@ final class RecordingReporter: RunReporter {
     #expect(r.results.filter { $0.result.host == "gone" }.count == 1)
   }
 
+  @Test func copyPutsADirectoryTreeAndThenChangesNothing() async throws {
+    _ = try write("files/conf/a.conf", "a\n")
+    _ = try write("files/conf/sub dir/b's.conf", "b\n")
+    let playbook = try write(
+      "tree.yml",
+      """
+      - hosts: h1
+        gather_facts: false
+        tasks:
+          - name: the directory itself
+            copy: { src: conf, dest: "{{ root }}/one", mode: "0640", directory_mode: "0750" }
+          - name: its contents
+            copy: { src: conf/, dest: "{{ root }}/two" }
+      """)
+    let first = try await run(playbook)
+    #expect(first.recap?.exitStatus == 0, "\(first.results.map { $0.result.result })")
+    #expect(first.changedTasks("h1") == ["the directory itself", "its contents"])
+    let tree = try tree()
+    #expect(tree["one/conf/a.conf"] == "640 a\n")
+    #expect(tree["one/conf/sub dir"] == "750 <dir>")
+    #expect(tree["one/conf/sub dir/b's.conf"] == "640 b\n")
+    #expect(tree["two/a.conf"] == "644 a\n")
+    #expect(tree["two/conf"] == nil)
+    let second = try await run(playbook)
+    #expect(second.changedTasks("h1") == [])
+    _ = try write("hosts/two/sub dir/b's.conf", "drifted\n")
+    let third = try await run(playbook)
+    #expect(third.changedTasks("h1") == ["its contents"])
+    #expect(try self.tree()["two/sub dir/b's.conf"] == "644 b\n")
+  }
+
   @Test(arguments: [
     ([String](), [String](), ["untagged", "a", "always"]),
     (["a"], [], ["a", "always"]),

@@ -24,7 +24,13 @@ public struct CopyModule: Module {
     ],
     mutuallyExclusive: [["content", "src"]])
 
-  var file: DesiredFile
+  var file: DesiredFile?
+  var tree: DirectoryCopy?
+
+  public enum Current: Sendable {
+    case file(DesiredFile.Current)
+    case tree(DirectoryCopy.Current)
+  }
 
   public init(_ arguments: ModuleArguments) throws {
     guard var dest = arguments.string("dest") else { throw ModuleError("missing required argument 'dest'") }
@@ -42,7 +48,15 @@ public struct CopyModule: Module {
         throw ModuleError("could not find src=\(arguments.string("src") ?? source)")
       }
       if isDirectory.boolValue {
-        throw ModuleError("copying a directory is not supported yet: \(source)", hint: "copy its files with a loop over 'with_fileglob'")
+        // As Ansible: 'src: dir/' copies the directory's contents into dest, 'src: dir' the
+        // directory itself.
+        let written = arguments.string("src") ?? source
+        let target = written.hasSuffix("/") ? dest : (dest as NSString).appendingPathComponent((source as NSString).lastPathComponent)
+        tree = try DirectoryCopy(
+          source: source, dest: target, mode: try arguments.mode("mode"), directoryMode: try arguments.mode("directory_mode"),
+          owner: arguments.string("owner"), group: arguments.string("group"), force: arguments.bool("force", default: true),
+          wantsDiff: arguments.bool("_diff"))
+        return
       }
       guard let data = FileManager.default.contents(atPath: source) else {
         throw ModuleError("cannot read src '\(source)'")
@@ -61,8 +75,18 @@ public struct CopyModule: Module {
       validate: arguments.string("validate"), wantsDiff: arguments.bool("_diff"), sourceName: sourceName)
   }
 
-  public func check(on host: HostProbe) async throws -> DesiredFile.Current { try await file.check(on: host) }
-  public func plan(from current: DesiredFile.Current) throws -> Plan { file.plan(from: current) }
+  public func check(on host: HostProbe) async throws -> Current {
+    if let tree { return .tree(try await tree.check(on: host)) }
+    guard let file else { throw ModuleError("nothing to copy") }
+    return .file(try await file.check(on: host))
+  }
+
+  public func plan(from current: Current) throws -> Plan {
+    switch current {
+    case .tree(let state): return tree?.plan(from: state) ?? .unchanged
+    case .file(let state): return file?.plan(from: state) ?? .unchanged
+    }
+  }
 }
 
 /// Renders a Jinja2 template on the controller and puts the result on the host: `template`.

@@ -96,7 +96,7 @@ public enum UnifiedDiff {
           ops.append(Op(kind: .same, aIndex: prefix + i, bIndex: prefix + j))
           i += 1
           j += 1
-        } else if j < b1.count && (i == a1.count || table[i][j + 1] >= table[i + 1][j]) {
+        } else if j < b1.count && (i == a1.count || table[i][j + 1] > table[i + 1][j]) {
           ops.append(Op(kind: .insert, aIndex: prefix + i, bIndex: prefix + j))
           j += 1
         } else {
