@@ -8,7 +8,7 @@ final class TaskVariables: TemplateContext {
   private var computed: [String: () -> Value]
   private var cache: [String: Value] = [:]
   private var resolving: [String] = []
-  private var templates: [String: Template] = [:]
+  private let templates = TemplateCache()
   /// Directories `lookup('file')` and `lookup('template')` search.
   var searchPaths: [String] = []
   /// Variables whose text is never templated again: registered results and gathered facts,
@@ -65,25 +65,7 @@ final class TaskVariables: TemplateContext {
 
   /// Renders every template inside `value` with these variables.
   func render(_ value: Value, name: String = "<task>") throws -> Value {
-    switch value {
-    case .string(let s):
-      guard Template.isPossiblyTemplate(s) else { return value }
-      let template: Template
-      if let t = templates[s] {
-        template = t
-      } else {
-        template = try Template(s, name: name, escapeBackslashes: true)
-        templates[s] = template
-      }
-      return try template.renderValue(self)
-    case .list(let items):
-      return .list(try items.map { try render($0, name: name) })
-    case .dict(let d):
-      var out = OrderedDict(minimumCapacity: d.count)
-      for (k, v) in d { out[k] = try render(v, name: name) }
-      return .dict(out)
-    default:
-      return value
-    }
+    try Template.renderNested(value, name: name, cache: templates, context: self)
   }
+
 }

@@ -62,13 +62,7 @@ public struct FileState: Sendable, Equatable {
     guard f.count >= 7, lines.count == 3, let raw = UInt32(f[0], radix: 16), let mode = UInt16(f[1], radix: 8),
       let uid = Int(f[2]), let gid = Int(f[3]), let size = UInt64(f[4])
     else { return nil }
-    let type: RemoteFileInfo.FileType
-    switch raw & 0o170000 {
-    case 0o100000: type = .regular
-    case 0o040000: type = .directory
-    case 0o120000: type = .symlink
-    default: type = .other
-    }
+    let type = RemoteFileInfo.FileType(statMode: raw)
     let content = index <= bytes.count && lines[2].count == 64 ? Data(bytes[min(index, bytes.count)...]) : nil
     return .some(
       FileState(

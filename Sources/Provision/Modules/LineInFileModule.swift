@@ -107,7 +107,6 @@ public struct LineInFileModule: Module {
     var index1 = -1
     var match: (PythonRegex.Match, [UInt8])?
     var matched = false
-    var exactLineMatch = false
     let bLine = Array((line ?? "").utf8)
 
     // 1. A line that regexp matches; with it, insertafter and insertbefore are ignored.
@@ -135,7 +134,6 @@ public struct LineInFileModule: Module {
       for (n, current) in lines.enumerated() {
         if ByteLines.stripEnd(current).elementsEqual(bLine) {
           index0 = n
-          exactLineMatch = true
         } else if let breIns, breIns.search(bytes: current) != nil {
           if insertsAfter {
             index1 = n + 1

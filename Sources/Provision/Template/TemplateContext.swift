@@ -61,7 +61,7 @@ public final class LazyTemplateContext: TemplateContext {
   public var maximumDepth: Int
   private var resolving: [String] = []
   private var cache: [String: Value] = [:]
-  private var templates: [String: Template] = [:]
+  private let templates = TemplateCache()
 
   /// A context over `variables`, templated as they are read.
   public init(_ variables: [String: Value] = [:], maximumDepth: Int = 64) {
@@ -94,22 +94,39 @@ public final class LazyTemplateContext: TemplateContext {
   public func invalidate() { cache.removeAll() }
 
   private func templateValue(_ value: Value, name: String) throws -> Value {
+    try Template.renderNested(value, name: name, cache: templates, context: self)
+  }
+
+}
+
+/// Compiled templates by their source text, shared by the renders of one context, so that a
+/// variable used on every loop item is parsed once. A class, so that a render that resolves
+/// another variable (and compiles another template) can use it while it is in use.
+final class TemplateCache {
+  private var compiled: [String: Template] = [:]
+
+  func template(_ source: String, name: String) throws -> Template {
+    if let t = compiled[source] { return t }
+    let t = try Template(source, name: name, escapeBackslashes: true)
+    compiled[source] = t
+    return t
+  }
+}
+
+extension Template {
+  /// Renders every template inside `value` (strings in lists and mappings too) with `context`.
+  static func renderNested(
+    _ value: Value, name: String, cache: TemplateCache, context: any TemplateContext
+  ) throws -> Value {
     switch value {
     case .string(let s):
-      guard Template.isPossiblyTemplate(s) else { return value }
-      let template: Template
-      if let t = templates[s] {
-        template = t
-      } else {
-        template = try Template(s, name: name, escapeBackslashes: true)
-        templates[s] = template
-      }
-      return try template.renderValue(self)
+      guard isPossiblyTemplate(s) else { return value }
+      return try cache.template(s, name: name).renderValue(context)
     case .list(let items):
-      return .list(try items.map { try templateValue($0, name: name) })
+      return .list(try items.map { try renderNested($0, name: name, cache: cache, context: context) })
     case .dict(let d):
-      var out = OrderedDict()
-      for (k, v) in d { out[k] = try templateValue(v, name: name) }
+      var out = OrderedDict(minimumCapacity: d.count)
+      for (k, v) in d { out[k] = try renderNested(v, name: name, cache: cache, context: context) }
       return .dict(out)
     default:
       return value

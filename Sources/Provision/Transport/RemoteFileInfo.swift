@@ -29,3 +29,15 @@ public struct RemoteFileInfo: Sendable, Equatable {
     self.sha256 = sha256
   }
 }
+
+extension RemoteFileInfo.FileType {
+  /// The type in the `st_mode` bits that `stat -c %f` prints.
+  init(statMode raw: UInt32) {
+    switch raw & 0o170000 {
+    case 0o100000: self = .regular
+    case 0o040000: self = .directory
+    case 0o120000: self = .symlink
+    default: self = .other
+    }
+  }
+}

@@ -23,13 +23,7 @@ enum RemoteScripts {
     guard fields.count == 5, let raw = UInt32(fields[0], radix: 16),
       let mode = UInt16(fields[1], radix: 8), let size = UInt64(fields[4])
     else { return .none }
-    let type: RemoteFileInfo.FileType
-    switch raw & 0o170000 {
-    case 0o100000: type = .regular
-    case 0o040000: type = .directory
-    case 0o120000: type = .symlink
-    default: type = .other
-    }
+    let type = RemoteFileInfo.FileType(statMode: raw)
     var digest: String?
     if type == .regular {
       guard lines.count >= 2, let hex = lines[1].split(separator: " ").first, hex.count == 64
