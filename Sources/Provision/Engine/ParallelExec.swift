@@ -28,13 +28,8 @@ public enum ParallelExec {
             let result = try await transport.run(
               RemoteCommand(command, timeout: timeout, become: settings.becomeSetting))
             return (index, .finished(result))
-          } catch let error as TransportError {
-            switch error.kind {
-            case .unreachable, .authFailed, .hostKeyMismatch, .hostKeyUnknown, .connectionDropped:
-              return (index, .unreachable(error))
-            default:
-              return (index, .failed(error))
-            }
+          } catch let error as TransportError where error.isUnreachable {
+            return (index, .unreachable(error))
           } catch {
             return (index, .failed(error))
           }

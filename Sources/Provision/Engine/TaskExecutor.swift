@@ -157,7 +157,6 @@ struct TaskExecutor: Sendable {
         value["failed"] = true
         value["msg"] = "One or more items failed"
       } else if statuses.allSatisfy({ $0 == .skipped }) {
-        value["skipped"] = true
         value["msg"] = "All items skipped"
       }
       value["skipped"] = .bool(!items.isEmpty && statuses.allSatisfy { $0 == .skipped } || items.isEmpty)
@@ -245,15 +244,12 @@ struct TaskExecutor: Sendable {
     var result: TaskResult
     do {
       result = try await perform(task, host: host, context: context)
+    } catch let error as TransportError where error.isUnreachable {
+      var r = TaskResult(host: host.name, status: .unreachable, result: ["unreachable": true, "msg": .string(error.description), "changed": false])
+      if (try? boolean(task.keywords.ignoreUnreachable, context)) == true { r.isIgnored = true }
+      return r
     } catch let error as TransportError {
-      switch error.kind {
-      case .unreachable, .authFailed, .hostKeyMismatch, .hostKeyUnknown, .connectionDropped:
-        var r = TaskResult(host: host.name, status: .unreachable, result: ["unreachable": true, "msg": .string(error.description), "changed": false])
-        if (try? boolean(task.keywords.ignoreUnreachable, context)) == true { r.isIgnored = true }
-        return r
-      default:
-        result = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(error.description)])
-      }
+      result = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(error.description)])
     } catch {
       result = TaskResult(host: host.name, status: .failed, result: ["failed": true, "msg": .string(describe(error, task: task))])
     }

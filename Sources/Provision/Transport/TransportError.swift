@@ -37,6 +37,15 @@ public struct TransportError: Error, Sendable, Equatable {
 
 extension TransportError: CustomStringConvertible {
   /// A one-line message that names the host.
+  /// The host could not be reached or logged into, as opposed to a command that failed on it:
+  /// what playbooks report as UNREACHABLE.
+  public var isUnreachable: Bool {
+    switch kind {
+    case .unreachable, .authFailed, .hostKeyMismatch, .hostKeyUnknown, .connectionDropped: return true
+    default: return false
+    }
+  }
+
   public var description: String {
     var text: String
     switch kind {
