@@ -22,7 +22,11 @@ let package = Package(
     .systemLibrary(
       name: "CLibSSH2", pkgConfig: "libssh2",
       providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
-    .target(name: "Inventory", dependencies: ["CLibYAML"]),
+    // OpenSSL's libcrypto for Ansible Vault (`apt install libssl-dev`, `brew install openssl@3`).
+    .systemLibrary(
+      name: "CLibCrypto", pkgConfig: "libcrypto",
+      providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+    .target(name: "Inventory", dependencies: ["CLibYAML", "CLibCrypto"]),
     .target(name: "Provision", dependencies: ["Inventory", "CLibSSH2"]),
     .executableTarget(
       name: "ProvisionCLI",

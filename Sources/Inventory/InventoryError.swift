@@ -11,6 +11,7 @@ public struct InventoryError: DiagnosticError, Equatable {
     case recursiveGroup(parent: String, child: String)
     case unreadable(String)
     case yaml(YAMLError)
+    case vault(VaultError)
   }
 
   public var kind: Kind
@@ -42,11 +43,13 @@ public struct InventoryError: DiagnosticError, Equatable {
       return "adding group '\(child)' as a child of '\(parent)' creates a loop"
     case .unreadable(let why): return why
     case .yaml(let error): return error.message
+    case .vault(let error): return error.message
     }
   }
 
   public var diagnostic: Diagnostic {
     if case .yaml(let error) = kind { return error.diagnostic }
+    if case .vault(let error) = kind { return error.diagnostic }
     return Diagnostic(.error, at: location, message, sourceLine: sourceLine, hint: hint)
   }
 }

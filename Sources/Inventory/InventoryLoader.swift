@@ -77,7 +77,11 @@ public enum InventoryLoader {
       } catch {
         throw InventoryError(.yaml(error), at: error.location)
       }
-      try YAMLInventoryParser.parse(root, file: path, bytes: bytes, into: &inventory)
+      // A decrypted inventory's lines are secret: its errors do not quote them.
+      let source = Vault.isEncrypted(bytes) ? [] : bytes
+      try YAMLInventoryParser.parse(root, file: path, bytes: source, into: &inventory)
+    } else if Vault.isEncrypted(bytes) {
+      try loadEncryptedINI(bytes, file: path, into: &inventory)
     } else {
       guard let text = String(validating: bytes, as: UTF8.self) else {
         throw InventoryError(

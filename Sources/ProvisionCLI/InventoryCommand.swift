@@ -39,7 +39,10 @@ struct InventoryCommand: ParsableCommand {
   @Option(help: "With --graph: the group to start from.")
   var group: String = "all"
 
+  @OptionGroup var vault: VaultOptions
+
   func run() throws {
+    try vault.install()
     let sources = inventory.isEmpty ? ["inventories/ha.ini"] : inventory
     var inv: Inventory
     do {

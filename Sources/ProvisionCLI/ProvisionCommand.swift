@@ -13,6 +13,6 @@ struct ProvisionCommand: AsyncParsableCommand {
     version: ProvisionVersion.string,
     subcommands: [
       InventoryCommand.self, ValidateCommand.self, EvalCommand.self, TemplateCommand.self,
-      ExecCommand.self, RunCommand.self, AdhocCommand.self, ModulesCommand.self,
+      ExecCommand.self, RunCommand.self, AdhocCommand.self, ModulesCommand.self, VaultCommand.self,
     ])
 }

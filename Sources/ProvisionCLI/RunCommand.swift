@@ -149,6 +149,8 @@ struct RunCommand: AsyncParsableCommand {
 
   @OptionGroup var connection: ConnectionOptions
 
+  @OptionGroup var vault: VaultOptions
+
   @Option(name: [.short, .customLong("tags")], help: "Only run tasks with these tags (comma-separated, repeatable).")
   var tags: [String] = []
 
@@ -174,6 +176,7 @@ struct RunCommand: AsyncParsableCommand {
   var rolesPath: String?
 
   func run() async throws {
+    try vault.install()
     let rolesPath = (rolesPath ?? ProcessInfo.processInfo.environment["ANSIBLE_ROLES_PATH"] ?? "")
       .split(separator: ":").map(String.init)
     var loaded: [Playbook] = []
@@ -267,7 +270,10 @@ struct AdhocCommand: AsyncParsableCommand {
 
   @OptionGroup var connection: ConnectionOptions
 
+  @OptionGroup var vault: VaultOptions
+
   func run() async throws {
+    try vault.install()
     let text = """
       - hosts: \(Self.yamlQuote(pattern))
         gather_facts: false

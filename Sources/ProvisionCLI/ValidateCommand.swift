@@ -22,7 +22,10 @@ struct ValidateCommand: ParsableCommand {
   @Option(name: [.short, .customLong("inventory")], help: "An inventory file, directory or host list; repeatable.")
   var inventory: [String] = []
 
+  @OptionGroup var vault: VaultOptions
+
   func run() throws {
+    try vault.install()
     var errors = 0
     if !inventory.isEmpty {
       do {

@@ -12,6 +12,8 @@ public struct YAMLError: DiagnosticError, Equatable {
     /// `key: {{ var }}` unquoted: YAML reads the braces as a mapping inside a mapping.
     case unquotedTemplate
     case unreadable(String)
+    /// Vault data that could not be decrypted: the whole file, or one `!vault` value.
+    case vault(VaultError)
   }
 
   public var kind: Kind
@@ -31,6 +33,7 @@ public struct YAMLError: DiagnosticError, Equatable {
     case .complexKey: return "a mapping key must be a plain value, not a mapping or a list"
     case .unquotedTemplate: return "unquoted '{{' starts a YAML mapping here, not a template"
     case .unreadable(let why): return why
+    case .vault(let error): return error.message
     }
   }
 

@@ -11,9 +11,28 @@ public enum YAMLLoader {
   public static let aliasExpansionLimit = 1_000_000
 
   /// Every document in the stream, in order. An empty stream has none.
+  ///
+  /// A whole file encrypted with Ansible Vault is decrypted with `VaultKeyring.shared` first,
+  /// and so is every `!vault` value; both record what they reveal in the keyring.
   public static func load(_ bytes: [UInt8], file: String) throws(YAMLError) -> [YAMLNode] {
-    var builder = TreeBuilder(file: file, bytes: bytes)
-    return try builder.run()
+    guard Vault.isEncrypted(bytes) else {
+      var builder = TreeBuilder(file: file, bytes: bytes)
+      return try builder.run()
+    }
+    let keyring = VaultKeyring.shared
+    let plaintext: [UInt8]
+    do {
+      plaintext = try keyring.decrypt(
+        bytes, subject: "'\(file)'", at: SourceLocation(file: file, line: 1, column: 1),
+        sourceLine: sourceLine(1, in: bytes))
+    } catch {
+      throw YAMLError(vault: error)
+    }
+    // Errors point into the plaintext, but never quote it: it is secret.
+    var builder = TreeBuilder(file: file, bytes: plaintext, showsSource: false)
+    let documents = try builder.run()
+    documents.forEach(keyring.reveal(leavesOf:))
+    return documents
   }
 
   /// Every document in the text.
@@ -36,7 +55,8 @@ public enum YAMLLoader {
     if docs.count > 1 {
       throw YAMLError(
         kind: .syntax("expected one YAML document, found \(docs.count)"),
-        location: docs[1].location, sourceLine: sourceLine(docs[1].location.line, in: bytes),
+        location: docs[1].location,
+        sourceLine: Vault.isEncrypted(bytes) ? nil : sourceLine(docs[1].location.line, in: bytes),
         hint: "remove the extra '---' line or split the file")
     }
     return docs.first
@@ -95,6 +115,8 @@ private struct TreeBuilder {
 
   let file: String
   let bytes: [UInt8]
+  /// False for decrypted vault files: errors then leave out the source line.
+  let showsSource: Bool
   var stack: [Frame] = []
   var anchors: [String: (node: YAMLNode, weight: Int)] = [:]
   var openAnchors: Set<String> = []
@@ -102,9 +124,10 @@ private struct TreeBuilder {
   var root: YAMLNode?
   var expanded = 0
 
-  init(file: String, bytes: [UInt8]) {
+  init(file: String, bytes: [UInt8], showsSource: Bool = true) {
     self.file = file
     self.bytes = bytes
+    self.showsSource = showsSource
   }
 
   mutating func run() throws(YAMLError) -> [YAMLNode] {
@@ -148,7 +171,8 @@ private struct TreeBuilder {
         case YAML_FOLDED_SCALAR_STYLE: style = .folded
         default: style = .plain
         }
-        let node = YAMLNode(.scalar(text, style), at: here, tag: optionalString(s.tag))
+        var node = YAMLNode(.scalar(text, style), at: here, tag: optionalString(s.tag))
+        if node.tag == "!vault" { node = try decryptVaultScalar(node) }
         try add(node, weight: 1, anchor: optionalString(s.anchor))
       case YAML_SEQUENCE_START_EVENT:
         let s = event.data.sequence_start
@@ -332,7 +356,24 @@ private struct TreeBuilder {
     SourceLocation(file: file, line: line, column: column)
   }
 
-  func line(_ number: Int) -> String? { sourceLine(number, in: bytes) }
+  func line(_ number: Int) -> String? { showsSource ? sourceLine(number, in: bytes) : nil }
+
+  /// An inline `!vault` value with its text decrypted; it keeps its tag, which makes it a string.
+  func decryptVaultScalar(_ node: YAMLNode) throws(YAMLError) -> YAMLNode {
+    guard case .scalar(let text, let style) = node.content else { return node }
+    let keyring = VaultKeyring.shared
+    let plaintext: String
+    do {
+      let bytes = try keyring.decrypt(
+        Array(text.utf8), subject: "this '!vault' value", at: node.location,
+        sourceLine: line(node.location.line))
+      plaintext = String(decoding: bytes, as: UTF8.self)
+    } catch {
+      throw YAMLError(vault: error)
+    }
+    keyring.reveal(plaintext)
+    return YAMLNode(.scalar(plaintext, style), at: node.location, tag: node.tag)
+  }
 
   func string(_ p: UnsafeMutablePointer<yaml_char_t>?, _ length: Int) -> String {
     guard let p else { return "" }

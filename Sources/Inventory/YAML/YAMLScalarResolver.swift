@@ -18,7 +18,7 @@ public enum YAMLScalarResolver {
         return float(text).map(Value.double) ?? int(text).map { .double(Double($0)) } ?? .string(text)
       case "tag:yaml.org,2002:bool": return bool(text).map(Value.bool) ?? .string(text)
       case "tag:yaml.org,2002:null": return .null
-      default: break  // `!vault` and other local tags keep their text
+      default: break  // `!vault` (decrypted by YAMLLoader) and other local tags keep their text
       }
       return .string(text)
     }
