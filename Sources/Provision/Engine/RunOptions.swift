@@ -24,8 +24,17 @@ public struct RunOptions: Sendable {
   public var timeout: Double?
   /// Seconds between connection keepalives; nil leaves the default.
   public var connectTimeout: Double?
+  /// Asked before a real run changes a host (`provision apply`): may refuse the change.
+  public var applyGuard: (any ApplyGuard)?
 
   public init() {}
+}
+
+/// Decides, right before a real run changes a host, whether the change may be made.
+public protocol ApplyGuard: Sendable {
+  /// Nil approves `steps` of `task` (one loop item's, in a loop) on `host`; a message refuses
+  /// them, and the task fails on that host with it.
+  func approve(host: String, task: PlaybookTask, steps: [Step]) -> String?
 }
 
 /// Per-host counts for the recap, as ansible-playbook keeps them.
@@ -75,6 +84,11 @@ public struct TaskResult: Sendable {
   public var isCheck = false
   /// Output is hidden (`no_log`).
   public var isCensored = false
+  /// Check mode cannot tell what the task would do: it depends on a value only a real run
+  /// produces, such as the output of a command that check mode skips.
+  public var isUnknown = false
+  /// Check mode skipped the task because only a real run can do it (a command).
+  public var isCheckSkip = false
   /// PlaybookTask includes: the files this host includes, for output.
   public var included: String?
 
@@ -102,6 +116,7 @@ public struct ItemResult: Sendable {
   public var result: OrderedDict
   public var diffs: [FileDiff] = []
   public var steps: [Step] = []
+  public var isCheckSkip = false
 }
 
 /// Everything known about one host during a run. Used by one task at a time; the lock guards
@@ -121,6 +136,11 @@ final class HostState: @unchecked Sendable {
   var isUnreachable = false
   var hasEnded = false
   var notified: [String] = []
+  /// Registered names whose value check mode could not know (a skipped command's output),
+  /// with the task that registers them.
+  var unknownInCheck: [String: String] = [:]
+  /// In check mode, what earlier planned steps would have left on the host (`Plan.pending`).
+  var pending: [String: [String]] = [:]
   var transport: (any Transport)?
   var settings: ConnectionSettings?
 

@@ -206,6 +206,9 @@ extension TaskExecutor {
     // Modules that accept `_check` plan for check mode themselves, such as a service whose
     // package an earlier task would have installed.
     if type.arguments.canonicalName("_check") != nil { given["_check"] = .bool(checkMode) }
+    if checkMode, !host.pending.isEmpty, type.arguments.canonicalName("_pending") != nil {
+      given["_pending"] = .dict(OrderedDict(host.pending.sorted { $0.key < $1.key }.map { ($0.key, .list($0.value.map(Value.string))) }))
+    }
     if task.action == "script", let line = given["cmd"].flatMap(ModuleArguments.text) {
       let name = ShellWords.split(line, comments: false)?.first ?? line
       if let path = locate(name, in: "files", task: task) { given["_source_path"] = .string(path) }
@@ -241,14 +244,25 @@ extension TaskExecutor {
     }
     if checkMode {
       if plan.skipsInCheckMode {
+        // A command that says it never changes anything is no step of a plan.
+        if task.neverChanges { outcome.steps = [] }
+        outcome.isCheckSkip = true
         outcome.status = .skipped
         outcome.result["msg"] = "Command would have run if not in check mode"
         outcome.result["skipped"] = true
         outcome.result["changed"] = false
         return outcome
       }
+      for (key, values) in plan.pending { host.pending[key, default: []] += values }
       outcome.status = .changed
       outcome.result["changed"] = true
+      return outcome
+    }
+    if let guardian = options.applyGuard, !task.neverChanges, let refusal = guardian.approve(host: host.name, task: task, steps: plan.steps) {
+      outcome.status = .failed
+      outcome.result["failed"] = true
+      outcome.result["changed"] = false
+      outcome.result["msg"] = .string(refusal)
       return outcome
     }
     let environment = try self.environment(task, context: context)

@@ -96,6 +96,11 @@ struct TaskExecutor: Sendable {
     let loopVar = task.loopControl["loop_var"].flatMap(ModuleArguments.text) ?? "item"
     do {
       let noLog = try boolean(task.keywords.noLog, context) ?? false
+      if var unknown = unknownInCheck(task, host: host) {
+        unknown.isCensored = noLog
+        register(task, unknown, on: host)
+        return unknown
+      }
       guard task.loop != nil else {
         if let skip = try firstFalse(task.keywords.when, context) {
           var r = TaskResult(host: host.name, status: .skipped, result: skippedResult(skip))
@@ -132,7 +137,8 @@ struct TaskExecutor: Sendable {
         value["ansible_loop_var"] = .string(loopVar)
         if let indexVar { value[indexVar] = .int(index) }
         registered.append(.dict(value))
-        results.append(ItemResult(status: one.status, label: label, result: value, diffs: one.diffs, steps: one.steps))
+        results.append(
+          ItemResult(status: one.status, label: label, result: value, diffs: one.diffs, steps: one.steps, isCheckSkip: one.isCheckSkip))
         overall.diffs += one.diffs
         overall.steps += one.steps
         if one.status == .unreachable {
@@ -180,8 +186,63 @@ struct TaskExecutor: Sendable {
     ["changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": .string(condition.source)]
   }
 
+  /// In check mode, a task that reads a value only a real run produces (the output of a
+  /// command check mode skips) is reported as known after apply, neither run nor failed.
+  func unknownInCheck(_ task: PlaybookTask, host: HostState) -> TaskResult? {
+    guard options.check, !host.unknownInCheck.isEmpty else { return nil }
+    let text = Self.sourceText(task)
+    guard let (name, producer) = host.unknownInCheck.sorted(by: { $0.key < $1.key }).first(where: { Self.mentions(text, $0.key) })
+    else { return nil }
+    var r = TaskResult(
+      host: host.name, status: .skipped,
+      result: [
+        "changed": false, "skipped": true,
+        "msg": .string("known after apply: depends on '\(name)', which the task '\(producer)' sets only in a real run"),
+      ])
+    r.isUnknown = true
+    return r
+  }
+
+  /// The task's arguments, conditions and loop as written, to see which variables it reads.
+  static func sourceText(_ task: PlaybookTask) -> String {
+    var parts: [String] = []
+    func collect(_ v: Value) {
+      switch v {
+      case .string(let s): parts.append(s)
+      case .list(let l): l.forEach(collect)
+      case .dict(let d): d.values.forEach(collect)
+      default: break
+      }
+    }
+    collect(.dict(task.args))
+    if let loop = task.loop { collect(loop) }
+    parts += task.keywords.when.map(\.source)
+    parts += (task.changedWhen ?? []).map(\.source) + (task.failedWhen ?? []).map(\.source)
+    if let until = task.until { parts.append(until.source) }
+    return parts.joined(separator: "\n")
+  }
+
+  /// True when `name` occurs in `text` as a whole identifier.
+  static func mentions(_ text: String, _ name: String) -> Bool {
+    var rest = text[...]
+    while let r = rest.range(of: name) {
+      let before = r.lowerBound == text.startIndex ? nil : text[text.index(before: r.lowerBound)]
+      let after = r.upperBound == text.endIndex ? nil : text[r.upperBound]
+      func isWord(_ c: Character?) -> Bool { c.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
+      if !isWord(before) && !isWord(after) && before != "." { return true }
+      rest = text[r.upperBound...]
+    }
+    return false
+  }
+
   private func register(_ task: PlaybookTask, _ result: TaskResult, on host: HostState) {
     guard let name = task.register else { return }
+    let skippedRun = result.isCheckSkip || result.items.contains(where: \.isCheckSkip)
+    if options.check && (result.isUnknown || skippedRun) {
+      host.unknownInCheck[name] = task.displayName
+    } else {
+      host.unknownInCheck[name] = nil
+    }
     var value = result.result
     if value["changed"] == nil { value["changed"] = .bool(result.status == .changed) }
     if result.status == .failed && value["failed"] == nil { value["failed"] = true }

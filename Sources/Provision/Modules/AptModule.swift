@@ -68,7 +68,7 @@ public struct AptModule: Module {
       .init("force_apt_get", .bool, default: false),
       .init("lock_timeout", .int, default: 60),
       .init("hold", .bool),
-      .init("_diff", .bool),
+      .init("_diff", .bool), .init("_pending", .dict),
     ],
     requiredOneOf: [["autoremove", "deb", "name", "update_cache", "upgrade", "cache_valid_time", "autoclean", "clean"]],
     mutuallyExclusive: [["deb", "name", "upgrade"]])
@@ -147,6 +147,9 @@ public struct AptModule: Module {
   let onlyUpgrade: Bool
   let lockTimeout: Int
   let hold: Bool?
+  /// In check mode, repositories that earlier tasks would add (`apt_repository`): `check`
+  /// reads them into a private cache, so the plan names what they would install.
+  let pendingSources: [String]
 
   public init(_ arguments: ModuleArguments) throws {
     state = arguments.string("state") ?? "present"
@@ -193,6 +196,11 @@ public struct AptModule: Module {
     onlyUpgrade = arguments.bool("only_upgrade")
     lockTimeout = arguments.int("lock_timeout") ?? 60
     hold = arguments.optionalBool("hold")
+    if case .dict(let pending)? = arguments["_pending"], case .list(let sources)? = pending["apt_sources"] {
+      pendingSources = sources.compactMap(ModuleArguments.text)
+    } else {
+      pendingSources = []
+    }
     if let deb {
       if state != "present" { throw ModuleError("deb only supports state=present") }
       if deb.contains("://") {
@@ -231,6 +239,8 @@ public struct AptModule: Module {
     /// `Package`, `Version` and `Architecture` of `deb`.
     var debFields: [String: String]?
     var failure: String?
+    /// The simulation saw the repositories of `pendingSources`.
+    var readPendingSources = false
   }
 
   /// Keeps apt from writing its binary caches (`/var/cache/apt/*.bin`) while `check` reads.
@@ -322,10 +332,33 @@ public struct AptModule: Module {
     return lines.joined(separator: "\n")
   }
 
+  /// Points apt at a private copy of its sources with `pendingSources` added and a private
+  /// lists directory (the host's lists linked in, the new repositories' lists fetched), through
+  /// `APT_CONFIG`, so the rest of the script reads the cache those repositories would give.
+  /// Nothing of the host's apt state is written; the directory is removed on exit.
+  func pendingSourcesSetup() -> String {
+    let q = ShellQuoting.quote
+    let lines = pendingSources.map { "printf '%s\\n' \(q($0))" }.joined(separator: "; ")
+    let conf = [
+      "Dir::Etc::SourceList \"$pt/sources.list\";", "Dir::Etc::SourceParts \"$pt/sources.list.d\";",
+      "Dir::State::Lists \"$pt/lists\";", "Dir::Cache::pkgcache \"\";", "Dir::Cache::srcpkgcache \"\";",
+      "APT::Get::List-Cleanup \"false\";", "APT::Sandbox::User \"root\";", "Debug::NoLocking \"true\";",
+    ].map { "printf '%s\\n' \"\($0.replacingOccurrences(of: "\"", with: "\\\""))\"" }.joined(separator: "; ")
+    return "pt=$(mktemp -d) || exit 1; trap 'rm -rf \"$pt\"' EXIT; mkdir -p \"$pt/lists/partial\" \"$pt/sources.list.d\"; "
+      + "{ \(lines); } > \"$pt/new.list\"; cat /etc/apt/sources.list \"$pt/new.list\" > \"$pt/sources.list\" 2>/dev/null; "
+      + "for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do [ -f \"$f\" ] && ln -s \"$f\" \"$pt/sources.list.d/\"; done; "
+      + "for f in /var/lib/apt/lists/*; do [ -f \"$f\" ] && [ \"${f##*/}\" != lock ] && ln -s \"$f\" \"$pt/lists/\"; done; "
+      + "{ \(conf); } > \"$pt/apt.conf\"; export APT_CONFIG=\"$pt/apt.conf\"\n"
+      + ProbeSections.section(
+        "pending",
+        "apt-get -q -o Dir::Etc::SourceList=\"$pt/new.list\" -o Dir::Etc::SourceParts=/nonexistent update 2>&1 | grep -E '^(E|W):' ; true")
+  }
+
   /// The read-only script of `check`.
   func script() -> String {
     let q = ShellQuoting.quote
     var s = "export LANG=C LC_ALL=C\n"
+    if !pendingSources.isEmpty { s += pendingSourcesSetup() }
     s += ProbeSections.section("version", "apt-get --version 2>/dev/null | head -n 1", mergeStderr: false)
     s += ProbeSections.section("uid", "id -u", mergeStderr: false)
     s += ProbeSections.section("now", "date +%s", mergeStderr: false)
@@ -401,6 +434,14 @@ public struct AptModule: Module {
     }
     if let sim = sections["sim"] {
       c.simulation = AptOutput.parseSimulation(sim.text, status: sim.status)
+    }
+    if let pending = sections["pending"] {
+      let errors = pending.lines.filter { $0.hasPrefix("E:") || $0.hasPrefix("W:") }
+      if errors.isEmpty {
+        c.readPendingSources = true
+      } else {
+        c.failure = "cannot read the repository an earlier task adds: " + errors.joined(separator: "; ")
+      }
     }
     return c
   }
@@ -600,6 +641,24 @@ struct AptPlanner {
   }
 
   /// `3 packages: a 1 -> 2, b (new) 3`.
+  /// ` from file:/srv/repo ./ Packages, added by an earlier task` when a version to install comes
+  /// from a repository that check mode read without adding it.
+  func pendingOrigins() -> String {
+    guard c.readPendingSources else { return "" }
+    let uris = m.pendingSources.compactMap { line -> String? in
+      line.replacingOccurrences(of: #"\[[^\]]*\]"#, with: "", options: .regularExpression)
+        .split(separator: " ").dropFirst().first.map(String.init)
+    }
+    var origins: [String] = []
+    for change in changes {
+      guard let to = change.to, let policy = c.policies[change.name] ?? c.policies[String(change.name.prefix { $0 != ":" })] else { continue }
+      for source in policy.sources[to] ?? [] where uris.contains(where: { source.hasPrefix($0) }) && !origins.contains(source) {
+        origins.append(source)
+      }
+    }
+    return origins.isEmpty ? "" : " from \(origins.joined(separator: ", ")), which an earlier task adds"
+  }
+
   func summary(_ list: [AptOutput.Change]) -> String {
     guard !list.isEmpty else { return "versions known after the cache update" }
     return list.map { $0.description }.joined(separator: ", ")
@@ -665,7 +724,7 @@ struct AptPlanner {
         wanted.append(.init(spec: spec, version: spec.isGlob ? nil : spec.version))
       }
     }
-    if updating {
+    if updating && !c.readPendingSources {
       notes.append("the apt cache will be updated first; versions are from the current cache")
     }
     guard !wanted.isEmpty else { return planHoldsOnly() }
@@ -743,8 +802,8 @@ struct AptPlanner {
     // As Ansible, the named packages end up marked as installed by hand (not autoremoved).
     command += " && { apt-mark manual " + names.map(q).joined(separator: " ") + " >/dev/null 2>&1 || true; }"
     let what =
-      simulated && !updating
-      ? summary(changes) : wanted.map(\.spec.text).joined(separator: ", ") + (updating ? " (versions from the updated cache)" : "")
+      simulated && (!updating || c.readPendingSources)
+      ? summary(changes) + pendingOrigins() : wanted.map(\.spec.text).joined(separator: ", ") + (updating ? " (versions from the updated cache)" : "")
     steps.append(Step(.run, "install \(what)", .shell(withPolicyRcD(command)), reportsOutput: true))
 
     if m.hold == true {

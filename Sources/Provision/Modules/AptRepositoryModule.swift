@@ -235,7 +235,9 @@ public struct AptRepositoryModule: Module {
         + "d=$((1 << n)); if [ $d -gt \(retryMaxDelay) ]; then d=\(retryMaxDelay); fi; sleep $d; done"
       steps.append(Step(.run, "apt-get update", .shell(update)))
     }
-    return Plan(steps: steps, diffs: diffs, result: result)
+    var plan = Plan(steps: steps, diffs: diffs, result: result)
+    if present && !steps.isEmpty { plan.pending["apt_sources"] = [source] }
+    return plan
   }
 
   /// The bits of `mode`; a symbolic one applies to 0644.

@@ -170,6 +170,8 @@ enum AptOutput {
     var candidate: String?
     /// Versions in the order apt lists them (newest first), with their priorities.
     var versions: [(version: String, priority: Int)]
+    /// Where each version comes from: `file:/srv/repo ./ Packages`, `/var/lib/dpkg/status`.
+    var sources: [String: [String]] = [:]
 
     static func == (a: Policy, b: Policy) -> Bool {
       a.installed == b.installed && a.candidate == b.candidate
@@ -210,6 +212,10 @@ enum AptOutput {
         if words.count >= 2, let priority = Int(words[1]) {
           policy.versions.append((String(words[0]), priority))
         }
+      } else if line.hasPrefix("      "), let last = policy.versions.last?.version {
+        // `        500 file:/srv/repo ./ Packages`: the priority, then the source.
+        let words = trimmed.split(separator: " ", maxSplits: 1)
+        if words.count == 2, Int(words[0]) != nil { policy.sources[last, default: []].append(String(words[1])) }
       }
     }
     flush()

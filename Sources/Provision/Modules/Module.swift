@@ -39,6 +39,10 @@ public struct Plan: Sendable {
   public var failure: String?
   /// Why the task is skipped on this host (`script` whose `creates` exists), in any mode.
   public var skipReason: String?
+  /// What the steps would leave on the host for later tasks' checks, when check mode does not
+  /// run them: `apt_sources` lists the repositories `apt_repository` adds. Modules that take
+  /// `_pending` get them, so a plan can follow a change it has not made.
+  public var pending: [String: [String]] = [:]
 
   public init(
     steps: [Step] = [], diffs: [FileDiff] = [], result: OrderedDict = [:], isIdempotent: Bool = true,

@@ -9,6 +9,8 @@ public final class HumanReporter: RunReporter {
   let useColor: Bool
   let write: (String) -> Void
   let isTerminal: Bool
+  /// The recap ends with the run's time; a replayed plan has none.
+  public var showsElapsed = true
   private var liveLineShown = false
   private var taskStarted = Date()
 
@@ -44,7 +46,11 @@ public final class HumanReporter: RunReporter {
   }
 
   public func playStarted(_ play: Play) {
-    emit(banner("PLAY [\(play.name)]"))
+    playBanner(play.name)
+  }
+
+  public func playBanner(_ name: String) {
+    emit(banner("PLAY [\(name)]"))
   }
 
   public func taskStarted(_ title: String, task: PlaybookTask?, isHandler: Bool) {
@@ -126,7 +132,9 @@ public final class HumanReporter: RunReporter {
     default:
       let isDebug = task?.action == "debug"
       var line = "\(word(result.status)): [\(label)]"
-      if (isDebug && result.status != .skipped) || (verbosity > 0 && result.status != .skipped) {
+      if result.isUnknown {
+        line += " => (\(result.message ?? "known after apply"))"
+      } else if (isDebug && result.status != .skipped) || (verbosity > 0 && result.status != .skipped) {
         var shown = result.result
         if isDebug && verbosity == 0 { _ = shown.removeValue(forKey: "changed") }
         line += " => " + details(shown, censored: result.isCensored)
@@ -197,6 +205,6 @@ public final class HumanReporter: RunReporter {
       }
     }
     if recap.wasInterrupted { emit("\nInterrupted: the recap above covers what ran before the stop.") }
-    emit(String(format: "\nFinished in %.2f s", recap.elapsed))
+    if showsElapsed { emit(String(format: "\nFinished in %.2f s", recap.elapsed)) }
   }
 }

@@ -174,6 +174,12 @@ public struct PlaybookTask: Sendable {
   /// True for tasks of `handlers:` sections.
   public var isHandler: Bool
 
+  /// `changed_when: false`: the task says it never changes the host (a command that reads).
+  public var neverChanges: Bool {
+    guard let changedWhen, changedWhen.count == 1 else { return false }
+    return changedWhen[0].constant == false
+  }
+
   /// The name Ansible prints: the task name, or the action.
   public var displayName: String {
     let base = name ?? actionAsWritten
