@@ -13,6 +13,7 @@ struct ProvisionCommand: AsyncParsableCommand {
     version: ProvisionVersion.string,
     subcommands: [
       InventoryCommand.self, ValidateCommand.self, EvalCommand.self, TemplateCommand.self,
-      ExecCommand.self, RunCommand.self, AdhocCommand.self, ModulesCommand.self, VaultCommand.self,
+      ExecCommand.self, RunCommand.self, AdhocCommand.self, ModulesCommand.self, PlanCommand.self,
+      ShowCommand.self, ApplyCommand.self, DriftCommand.self, VaultCommand.self,
     ])
 }

@@ -67,13 +67,39 @@ struct ConnectionOptions: ParsableArguments {
   }
 
   func loadInventory() throws -> Inventory {
-    let sources = inventory.isEmpty ? ["inventories/testbed.ini"] : inventory
     do {
-      return try InventoryLoader.load(sources: sources)
+      return try InventoryLoader.load(sources: inventorySources)
     } catch let error as any DiagnosticError {
       throw fail(error)
     }
   }
+
+  /// `--roles-path`, else `ANSIBLE_ROLES_PATH`, split at colons.
+  static func rolesPath(_ option: String?) -> [String] {
+    (option ?? ProcessInfo.processInfo.environment["ANSIBLE_ROLES_PATH"] ?? "").split(separator: ":").map(String.init)
+  }
+
+  /// Loads every playbook, printing every problem of all of them before giving up.
+  static func loadPlaybooks(_ paths: [String], rolesPath: [String]) throws -> [Playbook] {
+    var loaded: [Playbook] = []
+    var problems = 0
+    for path in paths {
+      do {
+        loaded.append(try PlaybookLoader.load(path, rolesPath: rolesPath))
+      } catch {
+        for e in error.errors { printError(e.diagnostic.description) }
+        problems += error.errors.count
+      }
+    }
+    if problems > 0 {
+      printError("\(problems) problem\(problems == 1 ? "" : "s") found; no host was contacted")
+      throw ExitCode(ExitStatus.badInput)
+    }
+    return loaded
+  }
+
+  /// The inventory sources: `-i`, or the bundled test hosts' inventory.
+  var inventorySources: [String] { inventory.isEmpty ? ["inventories/testbed.ini"] : inventory }
 
   func runOptions() throws -> RunOptions {
     var o = RunOptions()
@@ -102,7 +128,8 @@ struct ConnectionOptions: ParsableArguments {
   }
 
   func reporter() -> any RunReporter {
-    let out: (String) -> Void = { text in FileHandle.standardOutput.write(Data(text.utf8)) }
+    let redactor = Redactor.forOutput()
+    let out: (String) -> Void = { text in FileHandle.standardOutput.write(Data(redactor.hidingSecrets(text).utf8)) }
     switch output {
     case .json:
       return JSONReporter(write: out, warn: { printError($0) })
@@ -177,22 +204,7 @@ struct RunCommand: AsyncParsableCommand {
 
   func run() async throws {
     try vault.install()
-    let rolesPath = (rolesPath ?? ProcessInfo.processInfo.environment["ANSIBLE_ROLES_PATH"] ?? "")
-      .split(separator: ":").map(String.init)
-    var loaded: [Playbook] = []
-    var problems = 0
-    for path in playbooks {
-      do {
-        loaded.append(try PlaybookLoader.load(path, rolesPath: rolesPath))
-      } catch {
-        for e in error.errors { printError(e.diagnostic.description) }
-        problems += error.errors.count
-      }
-    }
-    if problems > 0 {
-      printError("\(problems) problem\(problems == 1 ? "" : "s") found; no host was contacted")
-      throw ExitCode(ExitStatus.badInput)
-    }
+    let loaded = try ConnectionOptions.loadPlaybooks(playbooks, rolesPath: ConnectionOptions.rolesPath(rolesPath))
     if syntaxCheck {
       print("\nplaybook: " + playbooks.joined(separator: ", "))
       return
