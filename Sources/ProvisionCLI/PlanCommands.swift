@@ -24,6 +24,20 @@ struct PlanSelection: ParsableArguments {
   static func split(_ values: [String]) -> [String] {
     values.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
   }
+
+  /// Installs the vault passwords, then loads the playbooks and the inventory, and the run's
+  /// options with these tags.
+  func load(_ playbooks: [String], _ connection: ConnectionOptions, _ vault: VaultOptions) throws
+    -> (playbooks: [Playbook], inventory: Inventory, options: RunOptions)
+  {
+    try vault.install()
+    let loaded = try ConnectionOptions.loadPlaybooks(playbooks, rolesPath: ConnectionOptions.rolesPath(rolesPath))
+    let inventory = try connection.loadInventory()
+    var options = try connection.runOptions()
+    options.tags = tagList
+    options.skipTags = skipTagList
+    return (loaded, inventory, options)
+  }
 }
 
 /// Writes `data` to `path` through a temporary file and a rename.
@@ -88,12 +102,7 @@ struct PlanCommand: AsyncParsableCommand {
   var out: String?
 
   func run() async throws {
-    try vault.install()
-    let loaded = try ConnectionOptions.loadPlaybooks(playbooks, rolesPath: ConnectionOptions.rolesPath(selection.rolesPath))
-    let inventory = try connection.loadInventory()
-    var options = try connection.runOptions()
-    options.tags = selection.tagList
-    options.skipTags = selection.skipTagList
+    let (loaded, inventory, options) = try selection.load(playbooks, connection, vault)
     let redactor = Redactor.forOutput()
     let inputs = PlanInputs.compute(
       playbooks: playbooks, inventory: connection.inventorySources, limit: options.limit, tags: options.tags,
@@ -251,9 +260,7 @@ struct ApplyCommand: AsyncParsableCommand {
     if !verification.current.isEmpty {
       options.limit = verification.current.joined(separator: ",")
       options.applyGuard = PlanApplyGuard(saved)
-      let reporter = connection.reporter()
-      let recap = await PlaybookRunner(inventory: inventory, options: options, reporter: reporter).run(loaded)
-      recapStatus = recap.exitStatus
+      recapStatus = await connection.runInterruptibly(loaded, inventory: inventory, options: options).exitStatus
     } else {
       say("No host matches the plan any more; nothing was applied.")
     }
@@ -306,12 +313,7 @@ struct DriftCommand: AsyncParsableCommand {
   @OptionGroup var vault: VaultOptions
 
   func run() async throws {
-    try vault.install()
-    let loaded = try ConnectionOptions.loadPlaybooks(playbooks, rolesPath: ConnectionOptions.rolesPath(selection.rolesPath))
-    let inventory = try connection.loadInventory()
-    var options = try connection.runOptions()
-    options.tags = selection.tagList
-    options.skipTags = selection.skipTagList
+    let (loaded, inventory, options) = try selection.load(playbooks, connection, vault)
     let redactor = Redactor.forOutput()
     let inputs = PlanInputs(
       playbooks: playbooks, inventory: connection.inventorySources, limit: options.limit, tags: options.tags,

@@ -142,6 +142,12 @@ struct ConnectionOptions: ParsableArguments {
 
   /// Runs `playbooks` and exits with ansible-playbook's status; Ctrl-C stops cleanly with a recap.
   func execute(_ playbooks: [Playbook], inventory: Inventory, options: RunOptions) async throws {
+    let recap = await runInterruptibly(playbooks, inventory: inventory, options: options)
+    if recap.exitStatus != 0 { throw ExitCode(recap.exitStatus) }
+  }
+
+  /// Runs `playbooks` with this command line's output; Ctrl-C stops after the running tasks.
+  func runInterruptibly(_ playbooks: [Playbook], inventory: Inventory, options: RunOptions) async -> RunRecap {
     let runner = PlaybookRunner(inventory: inventory, options: options, reporter: reporter())
     let work = _Concurrency.Task { await runner.run(playbooks) }
     signal(SIGINT, SIG_IGN)
@@ -153,7 +159,7 @@ struct ConnectionOptions: ParsableArguments {
     source.resume()
     let recap = await work.value
     source.cancel()
-    if recap.exitStatus != 0 { throw ExitCode(recap.exitStatus) }
+    return recap
   }
 }
 
