@@ -217,7 +217,7 @@ public final class PlaybookRunner {
   }
 
   private func runNodes(_ nodes: [TaskNode], _ hosts: [HostState], scope: Scope) async {
-    for node in nodes {
+    for (index, node) in nodes.enumerated() {
       if endPlay || _Concurrency.Task.isCancelled { return }
       let active = hosts.filter(\.isActive)
       guard !active.isEmpty else { return }
@@ -238,10 +238,25 @@ public final class PlaybookRunner {
         case "meta":
           await runMeta(task, active, all: hosts)
         default:
-          await runTask(task, active, scope: scope)
+          await runTask(task, active, scope: scope, lookahead: startAtTaskPending ? [] : lookahead(after: index, in: nodes))
         }
       }
     }
+  }
+
+  /// The plain module tasks right after `index` in `nodes`, whose checks may be read together
+  /// with the task at `index` (see `TaskExecutor.plan`).
+  func lookahead(after index: Int, in nodes: [TaskNode]) -> [PlaybookTask] {
+    var out: [PlaybookTask] = []
+    for node in nodes[(index + 1)...] {
+      guard out.count < TaskExecutor.lookaheadLimit, case .task(let t) = node else { break }
+      guard selectedByTags(t.keywords.tags) else { continue }
+      guard ModuleRegistry.modules[t.action] != nil, t.loop == nil, t.keywords.delegateTo == nil, t.keywords.runOnce == nil,
+        !TaskExecutor.checkedInTurn.contains(t.action)
+      else { continue }
+      out.append(t)
+    }
+    return out
   }
 
   private func runBlock(_ block: Block, _ hosts: [HostState], scope: Scope) async {
@@ -302,7 +317,10 @@ public final class PlaybookRunner {
     TaskExecutor(shared: shared, play: info ?? PlayInfo(name: "", directory: ".", hosts: [], batch: [], remoteUser: nil))
   }
 
-  private func runTask(_ task: PlaybookTask, _ hosts: [HostState], scope: Scope = Scope(), announce: Bool = true, extra: OrderedDict = [:]) async {
+  private func runTask(
+    _ task: PlaybookTask, _ hosts: [HostState], scope: Scope = Scope(), announce: Bool = true, extra: OrderedDict = [:],
+    lookahead: [PlaybookTask] = []
+  ) async {
     let executor = self.executor()
     currentTitle = title(task, executor: executor, host: hosts[0])
     if announce { reporter.taskStarted(currentTitle, task: task, isHandler: task.isHandler) }
@@ -320,7 +338,9 @@ public final class PlaybookRunner {
         let host = targets[next]
         next += 1
         running.insert(host.name)
-        group.addTask { await executor.execute(task, on: host, extra: extra) }
+        group.addTask {
+          await TaskExecutor.$lookahead.withValue(extra.isEmpty ? lookahead : []) { await executor.execute(task, on: host, extra: extra) }
+        }
       }
       // A tick every second refreshes the line of hosts still running a long task.
       func tick() {

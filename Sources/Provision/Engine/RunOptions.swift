@@ -141,6 +141,12 @@ final class HostState: @unchecked Sendable {
   var unknownInCheck: [String: String] = [:]
   /// In check mode, what earlier planned steps would have left on the host (`Plan.pending`).
   var pending: [String: [String]] = [:]
+  /// Checks read ahead of their tasks by task location, and the count of changes they are
+  /// valid for (see `TaskExecutor.plan`).
+  let checksLock = NSLock()
+  var prefetched: [String: PrefetchedCheck] = [:]
+  var generation = 0
+  var budget = TaskExecutor.initialLookahead
   var transport: (any Transport)?
   var settings: ConnectionSettings?
 

@@ -3,23 +3,27 @@ import Inventory
 
 extension TaskExecutor {
   /// Carries out the task's action once on `host`.
+  /// The task's arguments rendered for this host, `omit` left out, `module_defaults` added.
+  func renderedModuleArguments(_ task: PlaybookTask, context: TaskVariables, except skipped: Set<String> = []) throws -> OrderedDict {
+    var args = OrderedDict(minimumCapacity: task.args.count)
+    for (k, v) in task.args {
+      if skipped.contains(k) {
+        args[k] = v
+        continue
+      }
+      let rendered = try context.render(v, name: task.location.description)
+      if rendered == .string(shared.omit) { continue }
+      args[k] = rendered
+    }
+    if let defaults = task.keywords.moduleDefaults[task.action]?.dictValue {
+      for (k, v) in defaults where args[k] == nil { args[k] = try context.render(v) }
+    }
+    return args
+  }
+
   func perform(_ task: PlaybookTask, host: HostState, context: TaskVariables) async throws -> TaskResult {
-    let raw = task.args
     func renderedArguments(except skipped: Set<String> = []) throws -> OrderedDict {
-      var args = OrderedDict(minimumCapacity: raw.count)
-      for (k, v) in raw {
-        if skipped.contains(k) {
-          args[k] = v
-          continue
-        }
-        let rendered = try context.render(v, name: task.location.description)
-        if rendered == .string(shared.omit) { continue }
-        args[k] = rendered
-      }
-      if let defaults = task.keywords.moduleDefaults[task.action]?.dictValue {
-        for (k, v) in defaults where args[k] == nil { args[k] = try context.render(v) }
-      }
-      return args
+      try renderedModuleArguments(task, context: context, except: skipped)
     }
     switch task.action {
     case "debug":
@@ -48,7 +52,7 @@ extension TaskExecutor {
       return TaskResult(host: host.name, status: .ok, result: ["ansible_facts": .dict(facts), "changed": false])
     case "assert":
       let args = try renderedArguments(except: ["that"])
-      let that: [Value] = raw["that"].map { $0.listValue ?? [$0] } ?? []
+      let that: [Value] = task.args["that"].map { $0.listValue ?? [$0] } ?? []
       for item in that {
         let condition = try Condition(item, location: task.location)
         if try !condition.isTrue(context) {
@@ -166,7 +170,27 @@ extension TaskExecutor {
   }
 
   /// Runs a module: check and plan, then (unless in check mode) the plan's steps.
+  /// A module task ready to check: its arguments complete and checked, and where it runs.
+  struct PreparedModule {
+    var type: any Module.Type
+    var arguments: ModuleArguments
+    /// What the arguments were built from: equal values give an equal check.
+    var given: OrderedDict
+    var checkMode: Bool
+    var diff: Bool
+    var become: Become?
+    var transport: any Transport
+  }
+
   func runModule(_ task: PlaybookTask, host: HostState, context: TaskVariables, arguments: OrderedDict) async throws -> TaskResult {
+    let prepared = try prepareModule(task, host: host, context: context, arguments: arguments)
+    let (type, checkMode, diff, become, transport) = (prepared.type, prepared.checkMode, prepared.diff, prepared.become, prepared.transport)
+    let plan = try await self.plan(task, prepared, host: host)
+    return try await apply(plan, of: task, type: type, checkMode: checkMode, diff: diff, become: become, transport: transport, host: host, context: context)
+  }
+
+  /// Completes and checks the arguments of a module task: files it names, internal arguments.
+  func prepareModule(_ task: PlaybookTask, host: HostState, context: TaskVariables, arguments: OrderedDict) throws -> PreparedModule {
     guard let type = ModuleRegistry.modules[task.action] else {
       throw ModuleError("couldn't resolve module/action '\(task.actionAsWritten)'")
     }
@@ -216,8 +240,15 @@ extension TaskExecutor {
     let moduleArguments = try ModuleArguments(given, spec: type.arguments, module: task.action)
     let become = try self.become(task, context: context)
     let transport = connection(task, host: host, context: context)
-    let probe = HostProbe(transport: transport, become: become)
-    let plan = try await type.planTask(moduleArguments, on: probe)
+    return PreparedModule(
+      type: type, arguments: moduleArguments, given: given, checkMode: checkMode, diff: diff, become: become, transport: transport)
+  }
+
+  /// Runs the steps of `plan`, or in check mode reports them.
+  func apply(
+    _ plan: Plan, of task: PlaybookTask, type: any Module.Type, checkMode: Bool, diff: Bool, become: Become?,
+    transport: any Transport, host: HostState, context: TaskVariables
+  ) async throws -> TaskResult {
     var result = plan.result
     if diff && !plan.diffs.isEmpty { result["diff"] = .list(plan.diffs.map(\.asValue)) }
     var outcome = TaskResult(host: host.name, status: .ok, result: result)
@@ -265,6 +296,9 @@ extension TaskExecutor {
       outcome.result["msg"] = .string(refusal)
       return outcome
     }
+    // The host changes now: checks read before this are stale.
+    shared.host(transport.host).invalidateChecks()
+    if transport.host != host.name { host.invalidateChecks() }
     let environment = try self.environment(task, context: context)
     let timeout = try task.keywords.timeout.map { try context.render($0) }.flatMap(ModuleArguments.number) ?? options.timeout
     outcome.status = .changed

@@ -1,0 +1,151 @@
+import Foundation
+import Inventory
+
+/// A check read ahead of its task, valid while the host has not changed since.
+struct PrefetchedCheck: @unchecked Sendable {
+  var given: OrderedDict
+  var become: Become?
+  var transportHost: String
+  var generation: Int
+  var plan: Result<Plan, any Error>
+}
+
+extension TaskExecutor {
+  /// The tasks that follow the running one in its task list and may have their checks read
+  /// with it: set by the runner for each task.
+  @TaskLocal static var lookahead: [PlaybookTask] = []
+
+  /// How many following tasks are checked together with one that needs its check, at most,
+  /// and at the start of a run (it doubles while tasks find nothing to change).
+  static let lookaheadLimit = 24
+  static let initialLookahead = 4
+
+  /// Modules whose check waits, or reads something other than the host's state (a port, a
+  /// URL, a file's bytes): they are checked when their turn comes.
+  static let checkedInTurn: Set<String> = ["wait_for", "uri", "get_url", "fetch", "slurp", "setup", "gather_facts"]
+
+  /// The plan of `prepared` on `host`: read ahead with an earlier task's check when the host
+  /// has not changed since and the arguments are the same, else checked now, together with the
+  /// checks of the following tasks (one round trip for all of them when nothing changes).
+  func plan(_ task: PlaybookTask, _ prepared: PreparedModule, host: HostState) async throws -> Plan {
+    let key = "\(task.location)"
+    if task.loop == nil, let hit = host.takeCheck(key) {
+      if hit.given == prepared.given && hit.become == prepared.become && hit.transportHost == prepared.transport.host {
+        return host.noteUnchanged(try hit.plan.get())
+      }
+    }
+    let following = task.loop == nil ? ahead(of: task, on: host, limit: host.lookaheadBudget) : []
+    guard !following.isEmpty else {
+      let plan = try await prepared.type.planTask(prepared.arguments, on: HostProbe(transport: prepared.transport, become: prepared.become))
+      return host.noteUnchanged(plan)
+    }
+    let checks = [(task, prepared)] + following
+    let generation = host.checkGeneration
+    let results = await Self.checkTogether(checks.map(\.1), transport: prepared.transport)
+    for ((other, p), result) in zip(checks.dropFirst(), results.dropFirst()) {
+      host.storeCheck(
+        "\(other.location)",
+        PrefetchedCheck(given: p.given, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
+    }
+    return host.noteUnchanged(try results[0].get())
+  }
+
+  /// The following tasks whose checks can be read now: plain module tasks on this host, whose
+  /// conditions hold and whose arguments can be rendered with what is known now.
+  func ahead(of task: PlaybookTask, on host: HostState, limit: Int) -> [(PlaybookTask, PreparedModule)] {
+    var out: [(PlaybookTask, PreparedModule)] = []
+    for next in Self.lookahead.prefix(limit) {
+      guard next.location != task.location, host.takeCheckIfFresh("\(next.location)") == nil else { continue }
+      guard !Self.checkedInTurn.contains(next.action) else { continue }
+      let context = variables(next, host)
+      do {
+        if try firstFalse(next.keywords.when, context) != nil { continue }
+      } catch {
+        continue
+      }
+      guard let arguments = try? renderedModuleArguments(next, context: context),
+        let prepared = try? prepareModule(next, host: host, context: context, arguments: arguments),
+        prepared.transport.host == host.name
+      else { continue }
+      out.append((next, prepared))
+    }
+    return out
+  }
+
+  /// Runs the checks of `modules` on one host through a `CheckBatch`, in order of `modules`.
+  static func checkTogether(_ modules: [PreparedModule], transport: any Transport) async -> [Result<Plan, any Error>] {
+    let batch = CheckBatch(transport: transport, checks: modules.count)
+    return await withTaskGroup(of: (Int, Result<Plan, any Error>).self) { group in
+      for (i, m) in modules.enumerated() {
+        group.addTask {
+          let probe = HostProbe(transport: batch.member(), become: m.become)
+          let result: Result<Plan, any Error>
+          do {
+            result = .success(try await m.type.planTask(m.arguments, on: probe))
+          } catch {
+            result = .failure(error)
+          }
+          await batch.finished()
+          return (i, result)
+        }
+      }
+      var results = [Result<Plan, any Error>?](repeating: nil, count: modules.count)
+      for await (i, r) in group { results[i] = r }
+      return results.map { $0! }
+    }
+  }
+}
+
+extension HostState {
+  /// A read-ahead check of the task at `key`, removed from the store; nil when there is none or
+  /// the host changed since it was read.
+  func takeCheck(_ key: String) -> PrefetchedCheck? {
+    checksLock.withLock {
+      guard let hit = prefetched.removeValue(forKey: key), hit.generation == generation else { return nil }
+      return hit
+    }
+  }
+
+  /// Whether a fresh read-ahead check of `key` is stored (it is left in place).
+  func takeCheckIfFresh(_ key: String) -> PrefetchedCheck? {
+    checksLock.withLock {
+      guard let hit = prefetched[key], hit.generation == generation else { return nil }
+      return hit
+    }
+  }
+
+  func storeCheck(_ key: String, _ check: PrefetchedCheck) {
+    checksLock.withLock {
+      guard check.generation == generation else { return }
+      prefetched[key] = check
+    }
+  }
+
+  var checkGeneration: Int { checksLock.withLock { generation } }
+
+  /// The host is about to change: every check read ahead is stale, and reading ahead waits
+  /// until tasks stop changing the host again.
+  func invalidateChecks() {
+    checksLock.withLock {
+      generation += 1
+      prefetched.removeAll()
+      budget = 0
+    }
+  }
+
+  /// How many following checks to read with the next one: none right after a change, then
+  /// doubling with each task that finds nothing to change, so a run that converges a fresh
+  /// host wastes few reads and one that finds a converged host reads ahead in a few trips.
+  var lookaheadBudget: Int {
+    get { checksLock.withLock { budget } }
+    set { checksLock.withLock { budget = newValue } }
+  }
+
+  /// Grows the read-ahead after a check that finds nothing to change; returns `plan`.
+  func noteUnchanged(_ plan: Plan) -> Plan {
+    if plan.steps.isEmpty {
+      checksLock.withLock { budget = min(TaskExecutor.lookaheadLimit, max(1, budget * 2)) }
+    }
+    return plan
+  }
+}
