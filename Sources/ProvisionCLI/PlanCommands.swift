@@ -211,11 +211,11 @@ struct ApplyCommand: AsyncParsableCommand {
     }
     var options = try connection.runOptions()
     if connection.extraVars.isEmpty {
-      if saved.inputs.extraVars.values.contains(where: { $0.contains(Redactor.mask) }) {
+      guard let kept = saved.inputs.replayableExtraVars else {
         printError("error: the plan's -e variables hold sensitive values, which plans do not keep: give the same -e again")
         throw ExitCode(ExitStatus.usage)
       }
-      options.extraVars = try ExtraVars.parse(saved.inputs.extraVars.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+      options.extraVars = kept
     }
     options.limit = saved.inputs.limit
     options.tags = saved.inputs.tags

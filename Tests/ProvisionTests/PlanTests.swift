@@ -197,7 +197,16 @@ import Testing
     #expect(r.redact("port=80 name=web") == "port=80 name=web")
     #expect(r.redact("db_password=hunter2)") == "db_password=(sensitive))")
     #expect(r.redact("db_password=hunter2") == "db_password=(sensitive)")
-    #expect(r.redact(["port": 80, "db_password": "x", "note": "uses hunter2"]) == ["port": "80", "db_password": "(sensitive)", "note": "uses (sensitive)"])
+    let vars: OrderedDict = ["port": 80, "name": "web", "ports": [80, "443"], "on": true]
+    let kept = PlanInputs.recorded(vars, redactor: r)
+    #expect(kept["port"] == "80" && kept["name"] == "\"web\"")
+    func inputs(_ extraVars: [String: String]) -> PlanInputs {
+      PlanInputs(playbooks: [], inventory: [], limit: nil, tags: [], skipTags: [], extraVars: extraVars, extraVarsDigest: "", files: [:], digest: "")
+    }
+    #expect(inputs(kept).replayableExtraVars == vars)
+    let secret = PlanInputs.recorded(["db_password": "x", "note": "uses hunter2", "port": 80], redactor: r)
+    #expect(secret == ["db_password": "(sensitive)", "note": "(sensitive)", "port": "80"])
+    #expect(inputs(secret).replayableExtraVars == nil)
   }
 
   /// The renderings of a fixed plan, as whole text. `PROVISION_UPDATE_GOLDEN=1` rewrites them.

@@ -53,9 +53,27 @@ extension PlanInputs {
     let exact = Value.dict(extraVars).jsonString(.init(indent: nil, sortKeys: true, ensureASCII: true))
     var inputs = PlanInputs(
       playbooks: playbooks, inventory: inventory, limit: limit, tags: tags, skipTags: skipTags,
-      extraVars: redactor.redact(extraVars), extraVarsDigest: PlanStatus.digest(exact), files: files, digest: "")
+      extraVars: Self.recorded(extraVars, redactor: redactor), extraVarsDigest: PlanStatus.digest(exact), files: files, digest: "")
     inputs.digest = inputs.computedDigest
     return inputs
+  }
+
+  /// `-e` variables as the plan keeps them: each value as JSON, so `apply` gets the same types
+  /// back; sensitive ones (by name, or holding a vault value) as `(sensitive)`.
+  static func recorded(_ vars: OrderedDict, redactor: Redactor) -> [String: String] {
+    var out: [String: String] = [:]
+    for (k, v) in vars {
+      let json = v.jsonString(.init(indent: nil, sortKeys: true, ensureASCII: false))
+      out[k] = Redactor.isSensitiveName(k) || redactor.hidingSecrets(json) != json ? Redactor.mask : json
+    }
+    return out
+  }
+
+  /// The `-e` variables a plan kept, or nil when some were sensitive and left out.
+  public var replayableExtraVars: OrderedDict? {
+    guard !extraVars.values.contains(Redactor.mask) else { return nil }
+    let object = "{" + extraVars.sorted { $0.key < $1.key }.map { Value.string($0.key).jsonString() + ": " + $0.value }.joined(separator: ", ") + "}"
+    return try? ExtraVars.parse([object])
   }
 
   /// SHA-256 over the options, the `-e` digest and every file's digest.

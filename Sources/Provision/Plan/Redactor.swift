@@ -46,19 +46,4 @@ public struct Redactor: Sendable {
     guard Self.assignment.firstMatch(in: hidden, range: range) != nil else { return hidden }
     return Self.assignment.stringByReplacingMatches(in: hidden, range: range, withTemplate: "$1" + Self.mask)
   }
-
-  /// A mapping with the values of sensitive keys masked, and secrets hidden in the others.
-  public func redact(_ vars: OrderedDict) -> [String: String] {
-    var out: [String: String] = [:]
-    for (k, v) in vars {
-      if Self.isSensitiveName(k) {
-        out[k] = Self.mask
-      } else {
-        let text: String
-        if case .string(let s) = v { text = s } else { text = v.jsonString(.init(indent: nil, sortKeys: true, ensureASCII: false)) }
-        out[k] = redact(text)
-      }
-    }
-    return out
-  }
 }
