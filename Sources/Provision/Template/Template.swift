@@ -160,7 +160,13 @@ public struct Template: Sendable {
 
   /// Whether a string has template syntax in it, as Ansible's `is_possibly_template`.
   public static func isPossiblyTemplate(_ s: String) -> Bool {
-    s.contains("{{") || s.contains("{%") || s.contains("{#")
+    // A byte scan: this runs for every argument and variable of every task on every host.
+    var afterBrace = false
+    for b in s.utf8 {
+      if afterBrace && (b == UInt8(ascii: "{") || b == UInt8(ascii: "%") || b == UInt8(ascii: "#")) { return true }
+      afterBrace = b == UInt8(ascii: "{")
+    }
+    return false
   }
 
   /// Whether a value has template syntax anywhere inside it.

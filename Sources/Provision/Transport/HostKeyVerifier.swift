@@ -99,7 +99,7 @@ enum HostKeyVerifier {
     text: String, session: SSHSession, host: String, key: [UInt8], type: Int32
   ) -> KnownHostsFile.Match {
     guard let file = KnownHostsFile(session: session) else { return .notFound }
-    file.add(text: text)
+    file.add(text: text, for: host)
     return file.check(host: host, key: key, knownHostKeyType: knownHostKeyType(type))
   }
 

@@ -2,12 +2,25 @@
 enum ShellQuoting {
   /// Quotes `word` so that `/bin/sh` reads it back as exactly one word.
   static func quote(_ word: String) -> String {
-    if !word.isEmpty
-      && word.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_./=:@%+,".contains($0)) }
-      )
-    {
-      return word
+    if !word.isEmpty && word.utf8.allSatisfy(isSafe) { return word }
+    var out = "'"
+    out.reserveCapacity(word.utf8.count + 2)
+    for c in word.unicodeScalars {
+      if c == "'" { out += "'\\''" } else { out.unicodeScalars.append(c) }
     }
-    return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return out + "'"
+  }
+
+  /// Bytes that need no quoting: ASCII letters, digits and `-_./=:@%+,`.
+  private static func isSafe(_ b: UInt8) -> Bool {
+    switch b {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+      return true
+    case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: ":"),
+      UInt8(ascii: "@"), UInt8(ascii: "%"), UInt8(ascii: "+"), UInt8(ascii: ","):
+      return true
+    default:
+      return false
+    }
   }
 }

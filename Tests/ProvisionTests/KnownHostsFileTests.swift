@@ -1,0 +1,38 @@
+import Testing
+
+@testable import Provision
+
+/// Which known_hosts lines reach libssh2 for one host: those that may name it.
+@Suite struct KnownHostsFileTests {
+  func may(_ line: String, _ host: String) -> Bool {
+    KnownHostsFile.mayName(Array(line.utf8)[...], Array(host.utf8))
+  }
+
+  @Test func linesThatMayNameTheHost() {
+    #expect(may("[127.0.0.1]:2201 ssh-ed25519 AAAAC3Nz", "[127.0.0.1]:2201"))
+    #expect(!may("[127.0.0.1]:2201 ssh-ed25519 AAAAC3Nz", "[127.0.0.1]:22011"))
+    #expect(!may("[127.0.0.1]:22011 ssh-ed25519 AAAAC3Nz", "[127.0.0.1]:2201"))
+    #expect(may("web1,10.0.0.1 ssh-ed25519 AAAAC3Nz", "10.0.0.1"))
+    #expect(may("web1,10.0.0.1\tssh-ed25519 AAAAC3Nz", "web1"))
+    #expect(!may("web1,10.0.0.1 ssh-ed25519 AAAAC3Nz", "web"))
+    #expect(!may("web ssh-ed25519 web1", "web1"))
+    // Hashed names and patterns are left to libssh2.
+    #expect(may("|1|F1E1KeoE/eEWhi10WpGv4OdiO6Y=|3988QV0VE8wmZL7suNrYQLITLCg= ssh-ed25519 AAAA", "web1"))
+    #expect(may("*.example.com ssh-ed25519 AAAA", "web1"))
+  }
+}
+
+/// Words quoted for the shell come back unchanged from `sh`; template syntax is found by bytes.
+@Suite struct QuotingTests {
+  @Test(arguments: ["plain", "with space", "it's", "'", "''", "$(rm -rf /)", "a\nb", "tab\there", "ünïcödé", "-_./=:@%+,", "", "`x`", "\\"])
+  func shellGivesBackTheWord(_ word: String) async throws {
+    let r = try await LocalTransport().run(RemoteCommand("printf %s " + ShellQuoting.quote(word)))
+    #expect(r.stdoutText == word)
+    #expect(ShellQuoting.quote("safe-word_1.2/x=y:z@h%+,") == "safe-word_1.2/x=y:z@h%+,")
+  }
+
+  @Test func templateSyntaxIsFound() {
+    for s in ["{{ x }}", "a{%", "{#c#}", "x{{", "{{"] { #expect(Template.isPossiblyTemplate(s), "\(s)") }
+    for s in ["", "{", "{ {", "}}", "%{", "#{", "a{b", "ü{ü"] { #expect(!Template.isPossiblyTemplate(s), "\(s)") }
+  }
+}
