@@ -191,6 +191,26 @@ final class CannedHTTPServer: @unchecked Sendable {
     #expect(failed.failure?.hasPrefix("Status code was -1 and not [200]: Request failed: ") == true)
   }
 
+  @Test func destThatExistsIsAskedForOnlyIfModified() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("provision-uri-\(UUID().uuidString.prefix(6))").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "old\n".write(toFile: dir + "/f", atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_005_268_127)], ofItemAtPath: dir + "/f")
+    let notModified = "HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\n\r\n"
+    let server = CannedHTTPServer(responses: [notModified, notModified])
+    let accepting = try uri(["url": .string(server.url + "/f"), "dest": .string(dir + "/f"), "status_code": [200, 304]])
+    let kept = try accepting.plan(from: try await accepting.check(on: probe))
+    #expect(kept.steps.isEmpty && kept.failure == nil)
+    #expect(kept.result["status"] == 304 && kept.result["path"] == .string(dir + "/f"))
+    #expect(server.requests.first?.contains("\r\nIf-Modified-Since: Fri, 09 Nov 2001 01:08:47 GMT\r\n") == true)
+    // As in Ansible, a 304 that status_code does not accept fails.
+    let strict = try uri(["url": .string(server.url + "/f"), "dest": .string(dir + "/f")])
+    let refused = try strict.plan(from: try await strict.check(on: probe))
+    #expect(refused.failure == "Status code was 304 and not [200]: HTTP Error 304: Not Modified")
+    #expect(try String(contentsOfFile: dir + "/f", encoding: .utf8) == "old\n")
+  }
+
   @Test func uriArgumentValidation() {
     #expect(throws: ModuleError.self) { try uri(["url": "http://h", "method": "GET POST"]) }
     #expect(throws: ModuleError.self) { try uri(["url": "http://h", "status_code": ["ok"]]) }
@@ -222,7 +242,7 @@ final class CannedHTTPServer: @unchecked Sendable {
 
   @Test func getURLPlans() throws {
     let module = try getURL(["url": "http://h/f", "dest": "/tmp/f", "mode": "0600"])
-    // dest exists, force is false: no download, only the mode.
+    // No response (dest exists and matches the checksum): no download, only the mode.
     let kept = try module.plan(from: .init(path: "/tmp/f", state: Self.fileState))
     #expect(kept.steps.map(command) == ["chmod 600 -- /tmp/f"])
     #expect(kept.result["msg"] == "file already exists but file attributes changed")
@@ -265,6 +285,7 @@ final class CannedHTTPServer: @unchecked Sendable {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let server = CannedHTTPServer(responses: [
       "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nContent-Disposition: attachment; filename=\"named.txt\"\r\n\r\nhello\n",
+      "HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\n\r\n",
       "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\n",
     ])
     // dest is a directory: the file is named by Content-Disposition.
@@ -273,15 +294,21 @@ final class CannedHTTPServer: @unchecked Sendable {
     #expect(current.path == dir + "/named.txt" && current.state == nil && current.parentExists)
     #expect(try intoDir.plan(from: current).steps.count == 1)
     try "hello\n".write(toFile: dir + "/f.txt", atomically: true, encoding: .utf8)
-    // dest exists and force is false: nothing is downloaded.
-    let existing = try getURL(["url": .string(server.url + "/f.txt"), "dest": .string(dir + "/f.txt")])
-    #expect(try await existing.check(on: probe).response == nil)
-    #expect(server.requests.count == 1)
-    // With a checksum that does not match the file, it is downloaded again.
+    try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_005_268_127)], ofItemAtPath: dir + "/f.txt")
+    // dest exists and force is false: asked for only if newer, and a 304 leaves it, mode too.
+    let existing = try getURL(["url": .string(server.url + "/f.txt"), "dest": .string(dir + "/f.txt"), "mode": "0600"])
+    let kept = try existing.plan(from: try await existing.check(on: probe))
+    #expect(server.requests.count == 2 && server.requests[1].contains("\r\nIf-Modified-Since: Fri, 09 Nov 2001 01:08:47 GMT\r\n"))
+    #expect(kept.steps.isEmpty && kept.failure == nil)
+    #expect(kept.result["status_code"] == 304 && kept.result["msg"] == "HTTP Error 304: Not Modified")
+    // With a checksum that does not match the file, it is downloaded again whatever its age.
     let sha = "0000000000000000000000000000000000000000000000000000000000000000"
     let recheck = try getURL(["url": .string(server.url + "/f.txt"), "dest": .string(dir + "/f.txt"), "checksum": .string("sha256:" + sha)])
     let again = try await recheck.check(on: probe)
-    #expect(again.response?.status == 200 && server.requests.count == 2)
+    #expect(again.response?.status == 200 && server.requests.count == 3)
+    #expect(server.requests[2].lowercased().contains("\r\ncache-control: no-cache\r\n"))
+    #expect(!server.requests[2].contains("If-Modified-Since"))
     #expect(try recheck.plan(from: again).failure?.hasPrefix("The checksum for") == true)
+    #expect(HTTPRequest.httpDate(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
   }
 }

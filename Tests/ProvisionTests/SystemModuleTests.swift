@@ -75,7 +75,8 @@ fileprivate func command(_ step: Step) -> String {
     ]).plan(from: current)
     #expect(plan.steps.map(command) == [
       "mkdir -p -- /data/x",
-      "useradd -u 2000 -g users -G docker,sudo -c 'Bob ß' -d /data/x/bob -s /bin/bash -p '$6$x$y' -m -r bob",
+      "useradd -u 2000 -g users -G docker,sudo -c 'Bob ß' -d /data/x/bob -s /bin/bash -p '$6$x$y' -m -r bob"
+        + " && { getent passwd bob || true; }",
     ])
     #expect(plan.steps[1].summary == "user bob (password)")
     #expect(plan.result["uid"] == 2000)
@@ -88,7 +89,14 @@ fileprivate func command(_ step: Step) -> String {
   @Test func createUsesMinusNWhenTheUsersGroupExists() throws {
     let current = UserModule.parse("#passwd\n#shadow\n#group\n\(Self.groupDB)\n#home\nn\n#want\nn\nn\n", user: "alice")
     let plan = try user(["name": "alice", "create_home": false]).plan(from: current)
-    #expect(plan.steps.map(command) == ["useradd -N -M alice"])
+    #expect(plan.steps.map(command) == ["useradd -N -M alice && { getent passwd alice || true; }"])
+    // What useradd chose is read back into the result; a failure keeps useradd's message.
+    let created = try #require(plan.steps[0].interpret?(CommandResult(stdout: Data("alice:x:1002:1001::/home/alice:/bin/sh\n".utf8), stderr: Data(), exitStatus: 0, exitSignal: nil)))
+    #expect(created.changed && created.failure == nil)
+    #expect(created.result["uid"] == 1002 && created.result["group"] == 1001 && created.result["shell"] == "/bin/sh")
+    #expect(created.result["home"] == "/home/alice" && created.result["comment"] == "")
+    let failed = try #require(plan.steps[0].interpret?(CommandResult(stdout: Data(), stderr: Data("useradd: boom\n".utf8), exitStatus: 4, exitSignal: nil)))
+    #expect(!failed.changed && failed.failure == "user alice failed (rc=4): useradd: boom")
   }
 
   @Test func missingGroupsFail() throws {
@@ -174,9 +182,13 @@ fileprivate func command(_ step: Step) -> String {
     #expect(try group(["name": "docker"]).plan(from: docker).result["gid"] == 998)
     #expect(try group(["name": "docker", "gid": 999]).plan(from: docker).steps.map(command) == ["groupmod -g 999 docker"])
     #expect(try group(["name": "dev ops", "gid": 2000, "system": true]).plan(from: nil).steps.map(command) == [
-      "groupadd -g 2000 -r 'dev ops'"
+      "groupadd -g 2000 -r 'dev ops' && { getent group 'dev ops' || true; }"
     ])
-    #expect(try group(["name": "g", "gid": 5, "non_unique": true]).plan(from: nil).steps.map(command) == ["groupadd -g 5 -o g"])
+    let created = try group(["name": "g", "gid": 5, "non_unique": true]).plan(from: nil)
+    #expect(created.steps.map(command) == ["groupadd -g 5 -o g && { getent group g || true; }"])
+    // The gid groupadd chose is read back into the result.
+    let read = created.steps[0].interpret?(CommandResult(stdout: Data("g:x:1005:\n".utf8), stderr: Data(), exitStatus: 0, exitSignal: nil))
+    #expect(read?.result["gid"] == 1005 && read?.changed == true)
     #expect(try group(["name": "docker", "state": "absent"]).plan(from: docker).steps.map(command) == ["groupdel docker"])
     #expect(try group(["name": "docker", "state": "absent"]).plan(from: nil).steps.isEmpty)
   }

@@ -70,6 +70,10 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
     #expect(plan.result["match_groupdict"] == ["addr": "0.0.0.0"])
     #expect(plan.result["elapsed"] == 2 && plan.result["state"] == "started" && plan.result["path"] == "/log")
     #expect(WaitForModule.extendedPattern("a\\d+\\D") == "a[0-9]+[^0-9]")
+    // What a port sent is matched, but Ansible reports no groups for it.
+    let port = try waitFor(["port": 9345, "search_regex": "listening on (?P<addr>\\S+)"])
+    let greeted = try port.plan(from: .init(outcome: .ready, elapsed: 0, matchedLine: "listening on 0.0.0.0"))
+    #expect(greeted.result["match_groups"] == [] && greeted.result["match_groupdict"] == [:])
   }
 
   @Test func waitsForAFileThatAppears() async throws {

@@ -8,7 +8,8 @@ import Inventory
 /// `dest/INVENTORY_HOSTNAME/SRC`; with it, in `dest` itself, or `dest/BASENAME` when `dest`
 /// ends with `/`. A relative `dest` is relative to the current directory. `check` reads the
 /// remote file in one command and the local copy, if any; the file is written only when their
-/// SHA-1s differ.
+/// SHA-1s differ. In check mode the task is skipped without reading anything, as in Ansible,
+/// whose fetch does not support check mode.
 ///
 /// ```yaml
 /// - fetch: { src: /etc/rancher/rke2/rke2.yaml, dest: kubeconfigs/ }
@@ -19,6 +20,7 @@ public struct FetchModule: Module {
     .init("src", .path, required: true), .init("dest", .path, required: true), .init("flat", .bool, default: false),
     .init("fail_on_missing", .bool, aliases: ["fail_when_missing"], default: true),
     .init("validate_checksum", .bool, aliases: ["verify_checksum"], default: true), .init("_host"),
+    .init("_check", .bool),
   ])
 
   public struct Current: Sendable {
@@ -34,6 +36,7 @@ public struct FetchModule: Module {
   let flat: Bool
   let failOnMissing: Bool
   let host: String
+  let checkMode: Bool
 
   public init(_ arguments: ModuleArguments) throws {
     guard let src = arguments.string("src"), let dest = arguments.string("dest") else {
@@ -47,6 +50,7 @@ public struct FetchModule: Module {
       throw ModuleError("fetch needs the inventory hostname (_host)")
     }
     self.host = host
+    checkMode = arguments.bool("_check")
   }
 
   /// The controller path for this host's copy of `src`, as Ansible's fetch computes it.
@@ -88,6 +92,8 @@ public struct FetchModule: Module {
   }
 
   public func check(on host: HostProbe) async throws -> Current {
+    // Skipped in check mode (see `plan`): nothing to read.
+    if checkMode { return Current(remote: .missing, destination: .failure(ModuleError("check mode")), localSHA1: nil) }
     let result = try await host.run(SlurpModule.script(src))
     guard result.succeeded, let remote = SlurpModule.parse(result.stdout) else {
       throw ModuleError("unable to read \(src): " + result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -111,6 +117,11 @@ public struct FetchModule: Module {
   }
 
   public func plan(from current: Current) throws -> Plan {
+    if checkMode {
+      var plan = Plan(result: ["msg": "check mode not (yet) supported for this module"])
+      plan.skipReason = "check mode not (yet) supported for this module"
+      return plan
+    }
     let data: Data
     switch current.remote {
     case .content(let d): data = d

@@ -11,11 +11,13 @@ import Inventory
 ///
 /// The download happens on the controller, so hosts need no route out: with URLSession, or
 /// with the controller's `curl` when `validate_certs` is false (URLSession cannot skip
-/// certificate checks on Linux). `check` first reads `dest` on the host: when it exists and
-/// `force` is false, nothing is downloaded (with `checksum`, only if the host's file matches
-/// it; otherwise the file is downloaded again). The downloaded content is then uploaded like
-/// `copy`: unchanged when the host's file has the same SHA-256. A `checksum` that the
-/// download does not match fails before anything is written.
+/// certificate checks on Linux). `check` first reads `dest` on the host. When it exists and
+/// `force` is false, as in Ansible: with `checksum`, nothing is downloaded if the host's file
+/// matches it (only its attributes are managed), else it is downloaded again; without, the
+/// request asks only for a newer file (`If-Modified-Since` the file's modification time) and a
+/// `304 Not Modified` leaves the file as it is, attributes included. The downloaded content is
+/// then uploaded like `copy`: unchanged when the host's file has the same SHA-256. A
+/// `checksum` that the download does not match fails before anything is written.
 ///
 /// ```yaml
 /// - get_url:
@@ -200,9 +202,17 @@ public struct GetURLModule: Module {
       }
     }
     current.checksum = expected
+    var request = self.request
     if let state = current.state, !isDirectory, !force {
-      guard let checksum, let expected else { return current }
-      if try await remoteDigest(checksum.algorithm, path: dest, state: state, on: host) == expected { return current }
+      if let checksum, let expected {
+        if try await remoteDigest(checksum.algorithm, path: dest, state: state, on: host) == expected { return current }
+        // A file that does not match is downloaded whatever its age.
+        request.headers.append(.init(name: "cache-control", value: "no-cache"))
+      } else if let mtime = try await HTTPRequest.modificationTime(of: dest, on: host) {
+        request.headers.append(.init(name: "If-Modified-Since", value: HTTPRequest.httpDate(mtime)))
+      }
+    } else if force {
+      request.headers.append(.init(name: "cache-control", value: "no-cache"))
     }
     let started = Date()
     let response = try await Self.download(request)
@@ -256,6 +266,12 @@ public struct GetURLModule: Module {
     if let error = response.error {
       result["msg"] = .string("Request failed: \(error)")
       return .failed("Request failed: \(error)", result: result)
+    }
+    if response.status == 304 {
+      // The file on the host is not older than the server's: Ansible leaves it, attributes too.
+      result["msg"] = .string(response.message)
+      result["status_code"] = .int(response.status)
+      return Plan(result: result)
     }
     guard response.status == 200 else {
       result["status_code"] = .int(response.status)

@@ -4,7 +4,9 @@ import Inventory
 /// Ensures a group exists with a given GID, or does not: `group`.
 ///
 /// Keys: `name`, `state` (present, absent), `gid`, `system`, `non_unique`, `force`. `check`
-/// runs `getent group NAME`; the plan is one `groupadd`, `groupmod -g` or `groupdel`.
+/// runs `getent group NAME`; the plan is one `groupadd`, `groupmod -g` or `groupdel`. A new
+/// group's gid is read back after `groupadd`, for the result. In check mode, a group this
+/// task would create counts as existing for later `user` tasks (`_pending`).
 ///
 /// ```yaml
 /// - group: { name: rancher, gid: 1500 }
@@ -71,10 +73,19 @@ public struct GroupModule: Module {
       var argv = ["groupadd"]
       if let gid { argv += ["-g", String(gid)] + (nonUnique ? ["-o"] : []) }
       if system { argv.append("-r") }
-      steps.append(.argv(.create, "group \(group)", argv + [group]))
+      // groupadd picks the gid when none is given: read back, as Ansible reports it.
+      let name = group
+      steps.append(
+        Step.argv(.create, "group \(group)", argv + [group]).readingBack("getent group \(ShellQuoting.quote(group))") { out in
+          guard let entry = out.split(separator: "\n").compactMap(Entry.parse).first(where: { $0.name == name }) else { return [:] }
+          return ["gid": .int(entry.gid)]
+        })
     }
     result["system"] = .bool(system)
     if let g = gid ?? current?.gid { result["gid"] = .int(g) }
-    return Plan(steps: steps, result: result)
+    var plan = Plan(steps: steps, result: result)
+    // In check mode the group is not made: `user` tasks after this one take it as made.
+    if current == nil { plan.pending["groups"] = [group] }
+    return plan
   }
 }

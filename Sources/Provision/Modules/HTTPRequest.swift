@@ -202,6 +202,25 @@ struct HTTPRequest: Sendable, Equatable {
     return parts.count > 2 ? String(parts[2]).trimmingCharacters(in: .whitespaces) : ""
   }
 
+  /// The modification time of a regular file on the host (symbolic links followed), in
+  /// seconds since the epoch; nil when there is no such file.
+  static func modificationTime(of path: String, on host: HostProbe) async throws -> Int? {
+    let p = ShellQuoting.quote(path)
+    let result = try await host.run("if [ -f \(p) ]; then stat -L -c %Y -- \(p); fi")
+    return Int(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
+  }
+
+  /// A time as Ansible writes it in `If-Modified-Since`: `Wed, 25 Nov 2026 22:31:05 GMT`.
+  static func httpDate(_ seconds: Int) -> String {
+    var time = time_t(seconds)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    return days[Int(parts.tm_wday)] + String(format: ", %02d ", parts.tm_mday) + months[Int(parts.tm_mon)]
+      + String(format: " %04d %02d:%02d:%02d GMT", parts.tm_year + 1900, parts.tm_hour, parts.tm_min, parts.tm_sec)
+  }
+
   /// Makes the request from the controller with URLSession (redirects are followed).
   func perform() async -> HTTPResponse {
     guard let target = URL(string: url), target.scheme != nil else {
@@ -217,6 +236,9 @@ struct HTTPRequest: Sendable, Equatable {
     }
     let configuration = URLSessionConfiguration.ephemeral
     configuration.timeoutIntervalForRequest = timeout
+    // No cache of its own: a 304 to `If-Modified-Since` reaches the module as it is.
+    configuration.urlCache = nil
+    configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
     let session = URLSession(configuration: configuration)
     defer { session.finishTasksAndInvalidate() }
     do {

@@ -14,7 +14,9 @@ import Inventory
 /// `cookies`, `msg` (`OK (N bytes)`), `content` with `return_content` and `json` for a JSON
 /// response; a status not in `status_code` fails as in Ansible (`Status code was 404 and not
 /// [200]: HTTP Error 404: Not Found`). With `dest` the body is then uploaded like `copy`
-/// (unchanged when equal). Any other method may change something, so it is a step: it runs
+/// (unchanged when equal); when `dest` is already a file, the request carries its time in
+/// `If-Modified-Since`, so a server may answer `304` (accept it in `status_code`) and the file
+/// stays as it is, as in Ansible. Any other method may change something, so it is a step: it runs
 /// only outside check mode (where it is skipped), prints the response body as `stdout`, and
 /// fails when curl fails or the status is not in `status_code`. URL, headers and credentials
 /// go to curl on standard input, never on its command line.
@@ -47,6 +49,9 @@ public struct URIModule: Module {
     var elapsed = 0
     /// The destination file, for a GET with `dest`.
     var dest: DesiredFile.Current?
+    /// The modification time of `dest` when it is a file: the request carries it in
+    /// `If-Modified-Since`, as Ansible's does.
+    var destModified: Int?
   }
 
   let request: HTTPRequest
@@ -166,6 +171,15 @@ public struct URIModule: Module {
       sourceName: name.isEmpty || name == "/" ? "index.html" : name)
   }
 
+  /// The request as made for `current`: with `If-Modified-Since` when `dest` is a file.
+  func request(for current: Current) -> HTTPRequest {
+    var request = self.request
+    if let modified = current.destModified {
+      request.headers.append(.init(name: "If-Modified-Since", value: HTTPRequest.httpDate(modified)))
+    }
+    return request
+  }
+
   public func check(on host: HostProbe) async throws -> Current {
     var current = Current()
     if creates != nil || removes != nil {
@@ -182,7 +196,9 @@ public struct URIModule: Module {
       if removes != nil { current.removesExists = lines.count > index && lines[index] == "y" }
       if current.createsExists == true || current.removesExists == false { return current }
     }
+    if let dest { current.destModified = try await HTTPRequest.modificationTime(of: dest, on: host) }
     guard isReadOnly else { return current }
+    let request = self.request(for: current)
     let started = Date()
     let result = try await host.transport.run(
       RemoteCommand(request.curlScript, stdin: request.curlStdin, timeout: request.timeout + 30, become: host.become))
@@ -208,6 +224,7 @@ public struct URIModule: Module {
       let text = "skipped, since '\(removes)' does not exist"
       return Plan(result: ["stdout": .string(text), "stdout_lines": [.string(text)]])
     }
+    let request = self.request(for: current)
     guard let response = current.response else {
       guard dest == nil else {
         let script = request.curlScript(mode: .run(statuses: statuses, dest: dest))
@@ -238,6 +255,11 @@ public struct URIModule: Module {
     guard statuses.contains(response.status) else {
       result["msg"] = .string("Status code was \(response.status) and not \(statusList): \(response.message)")
       return .failed(result["msg"]?.stringValue ?? "", result: result)
+    }
+    if let dest, response.status == 304 {
+      // Not modified since the file's time: the file stays as it is.
+      result["path"] = .string(dest)
+      return Plan(result: result)
     }
     guard let file = destinationFile(response), let destCurrent = current.dest else { return Plan(result: result) }
     var plan = file.plan(from: destCurrent)

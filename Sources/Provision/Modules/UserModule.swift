@@ -10,7 +10,9 @@ import Inventory
 /// readable), the group database (`getent group`) and whether the home directories exist, in
 /// one command; the plan is `useradd`, `usermod` or `userdel` with only the options that
 /// differ, as Ansible's Linux implementation builds them, and creates a missing home
-/// directory from `/etc/skel` when `create_home` is set.
+/// directory from `/etc/skel` when `create_home` is set. A new account is read back after
+/// `useradd`, so the result has the uid, group, shell and home it chose. In check mode, groups
+/// that earlier `group` tasks would create count as existing (`_pending`).
 ///
 /// ```yaml
 /// - user: { name: deploy, groups: [docker, sudo], append: true, shell: /bin/bash }
@@ -24,6 +26,7 @@ public struct UserModule: Module {
     .init("create_home", .bool, aliases: ["createhome"], default: true), .init("system", .bool, default: false),
     .init("comment"), .init("password"), .init("update_password", choices: ["always", "on_create"], default: "always"),
     .init("remove", .bool, default: false), .init("force", .bool, default: false), .init("skeleton"),
+    .init("_pending", .dict),
   ])
 
   /// One line of the password database.
@@ -80,6 +83,8 @@ public struct UserModule: Module {
   let remove: Bool
   let force: Bool
   let skeleton: String?
+  /// Groups that earlier `group` tasks would have created, in check mode.
+  let pendingGroups: [String]
 
   public init(_ arguments: ModuleArguments) throws {
     guard let name = arguments.string("name"), !name.isEmpty else { throw ModuleError("missing required argument 'name'") }
@@ -107,6 +112,11 @@ public struct UserModule: Module {
     remove = arguments.bool("remove")
     force = arguments.bool("force")
     skeleton = arguments.string("skeleton")
+    if case .dict(let pending)? = arguments["_pending"], case .list(let names)? = pending["groups"] {
+      pendingGroups = names.compactMap(ModuleArguments.text)
+    } else {
+      pendingGroups = []
+    }
   }
 
   /// The one command `check` runs: sections `#passwd`, `#shadow`, `#group`, `#home`, `#want`.
@@ -174,7 +184,7 @@ public struct UserModule: Module {
       result["remove"] = .bool(remove)
       return Plan(steps: [.argv(.remove, "user \(user)", argv + [user])], result: result)
     }
-    for g in [group].compactMap({ $0 }) + (groups ?? []) where current.group(g) == nil {
+    for g in [group].compactMap({ $0 }) + (groups ?? []) where current.group(g) == nil && !pendingGroups.contains(g) {
       return .failed("Group \(g) does not exist", result: result)
     }
     var steps: [Step] = []
@@ -188,7 +198,7 @@ public struct UserModule: Module {
       if let group, let g = current.group(group), g.gid != account.gid { argv += ["-g", String(g.gid)] }
       if let groups {
         let member = current.groups.filter { $0.members.contains(user) }.map(\.name)
-        let wanted = groups.compactMap { current.group($0)?.name }
+        let wanted = groups.compactMap { current.group($0)?.name ?? (pendingGroups.contains($0) ? $0 : nil) }
         if wanted.isEmpty {
           if !member.isEmpty && !append { argv += ["-G", ""] }
         } else {
@@ -250,7 +260,20 @@ public struct UserModule: Module {
         argv.append("-M")
       }
       if system { argv.append("-r") }
-      steps.append(.argv(.create, password != nil ? "user \(user) (password)" : "user \(user)", argv + [user]))
+      // useradd picks what the task leaves out (uid, primary group, shell, home): read back,
+      // as Ansible reports the account after creating it.
+      let name = user
+      steps.append(
+        Step.argv(.create, password != nil ? "user \(user) (password)" : "user \(user)", argv + [user])
+          .readingBack("getent passwd \(ShellQuoting.quote(user))") { out in
+            guard let account = out.split(separator: "\n").compactMap(Account.parse).first(where: { $0.name == name }) else {
+              return [:]
+            }
+            return [
+              "uid": .int(account.uid), "group": .int(account.gid), "comment": .string(account.comment),
+              "home": .string(account.home), "shell": .string(account.shell),
+            ]
+          })
       result["system"] = .bool(system)
       result["create_home"] = .bool(createHome)
     }

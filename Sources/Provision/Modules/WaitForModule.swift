@@ -12,8 +12,8 @@ import Inventory
 /// there, else with `nc -z`, else, for a local address, by looking for a listening socket in
 /// `/proc/net/tcp`; `drained` counts connections in `/proc/net/tcp`. `search_regex` is matched
 /// per line with `grep -P` (`grep -E` where grep has no `-P`); `match_groups` and
-/// `match_groupdict` come from matching the first matching line again on the controller with
-/// Python's semantics. Timeouts fail with Ansible's messages (`Timeout when waiting for
+/// `match_groupdict` come from matching the first matching line of a file again on the
+/// controller with Python's semantics (for a port, Ansible leaves them empty). Timeouts fail with Ansible's messages (`Timeout when waiting for
 /// 127.0.0.1:8080`); the result has `elapsed`, `state`, `port`, `path`, `search_regex`,
 /// `match_groups`, `match_groupdict`.
 ///
@@ -317,7 +317,8 @@ public struct WaitForModule: Module {
     }
     var groups: [Value] = []
     var named = OrderedDict()
-    if let regex, let line = current.matchedLine {
+    // Ansible reports the groups of a match in a file only; for a port they stay empty.
+    if let regex, path != nil, let line = current.matchedLine {
       let units = PythonRegex.units(bytes: Array(line.utf8))
       if let match = regex.search(units) {
         func text(_ r: Range<Int>?) -> Value {

@@ -1,0 +1,24 @@
+import Foundation
+import Inventory
+
+extension Step {
+  /// This step followed by `query`, whose output `read` turns into the task's values: what the
+  /// command chose by itself, such as the uid `useradd` gave a new account, which Ansible reads
+  /// back after the change. The query's own failure is ignored; the command's is reported as
+  /// the engine reports a failed step.
+  func readingBack(_ query: String, _ read: @escaping @Sendable (String) -> OrderedDict) -> Step {
+    guard case .shell(let command, let stdin) = action else { return self }
+    var step = Step(effect, summary, .shell(command + " && { " + query + " || true; }", stdin: stdin))
+    let summary = summary
+    step.interpret = { output in
+      guard output.succeeded else {
+        let detail = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+        return StepOutcome(
+          result: [:], changed: false,
+          failure: "\(summary) failed (rc=\(output.exitStatus.map(String.init) ?? "none")): \(detail)")
+      }
+      return StepOutcome(result: read(output.stdoutText), changed: true)
+    }
+    return step
+  }
+}
