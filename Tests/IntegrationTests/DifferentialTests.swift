@@ -11,8 +11,9 @@ import Testing
 /// provision against ansible-core on the test hosts: each playbook in `Fixtures/differential`
 /// runs once with `ansible-playbook` (ansible-core from PyPI, `scripts/ansible-venv`) and once
 /// with `provision`, on twin roots (`/srv/diff/ansible/CASE`, `/srv/diff/provision/CASE`) on
-/// every host. The files they leave (type, mode, owner, group, links, content), their exit
-/// statuses and per-host stats must be equal, and a second run of each must change nothing.
+/// every host, and on the controller for what `fetch` brings back. The files they leave (type,
+/// mode, owner, group, links, content), their exit statuses and per-host stats must be equal,
+/// and a second run of each must change nothing.
 /// Nothing expected is written by hand: ansible-core produces it on every run.
 ///
 /// Differences that are provision bugs not fixed yet are listed in `knownDifferences`; any other
@@ -27,6 +28,10 @@ import Testing
     /// False when the playbook changes something on every run on purpose: the second runs'
     /// stats are compared instead of being required to show changed=0.
     var idempotent = true
+    /// Whether both tools then run with `--check` on the converged roots: their exit statuses
+    /// and every task's result must be equal (`CASE: check run ACTION 'TASK'` where not), and
+    /// neither may change a file.
+    var checkMode = false
     var testDescription: String { name }
   }
 
@@ -43,10 +48,16 @@ import Testing
     Case(name: "tags", arguments: ["--tags", "config"]),
     Case(name: "become"),
     Case(name: "always", idempotent: false),
+    Case(name: "script", checkMode: true),
+    Case(name: "slurp", checkMode: true),
+    Case(name: "get_url", checkMode: true),
+    Case(name: "uri", checkMode: true),
+    Case(name: "wait_for", checkMode: true),
+    Case(name: "users", idempotent: false, checkMode: true),
   ]
 
-  /// Differences from ansible-core that are provision bugs, by the key the comparison gives
-  /// them (a key ending in `*` covers every key it begins), each with the reason.
+  /// Differences from ansible-core that are provision bugs or choices, by the key the comparison
+  /// gives them (a key ending in `*` covers every key it begins), each with the reason.
   static let knownDifferences: [String: String] = [
     "file: second provision run changed 'recursive symbolic mode with X, owner and group'":
       "recursive symbolic modes are always re-applied: the check cannot tell whether u=rwX,g=rX,o= already holds",
@@ -56,7 +67,47 @@ import Testing
       "stat: no nlink or writeable fields (ansible returns them, and atime, mtime, inode, ...)",
     "loops: tree ./loops/odd-*":
       "ansible renders `content: \"{{ item }}\\n\"` with an integer item to the integer itself (Jinja drops the one trailing newline, a lone expression keeps its type) and writes '1'; provision writes '1\\n'",
+    "script: tree ./work/script-*":
+      "ansible-playbook runs script (and raw) over `ssh -tt`: the pseudo-terminal merges stderr into stdout and ends lines with \\r\\n; provision runs them without one and keeps the streams apart (a Step cannot ask the engine for a PTY, and the script goes on stdin)",
+    "script: tree ./work/raw-output":
+      "raw keeps its trailing newline and the engine splits stdout_lines on every \\n, giving a last '' that Python's splitlines() does not (Engine/TaskExecutor+Actions.swift)",
+    "slurp: tree ./fetched/secret-*":
+      "ansible's ssh connection fetches with sftp, which gives the controller's file the remote file's mode (0600); provision writes 0644 (Step.Action.writeController has no mode for the engine to set)",
+    "wait_for: tree ./wait/groupdict-sorted":
+      "the template engine's dictsort yields lists, so inside a string the pairs print as ['address', …], where Jinja's tuples print as ('address', …) (Template/)",
+    "get_url: check run get_url 'get_url into a directory'": getURLCheck,
+    "get_url: check run get_url 'get_url with force'": getURLCheck,
+    "get_url: check run get_url 'get_url without force replaces an existing file that is older'": getURLCheck,
+    "get_url: check run get_url 'get_url with the wrong checksum'": getURLCheck,
+    "get_url: check run copy 'record the checksum failure'": getURLCheck,
+    "uri: check run uri 'uri GET with return_content'": uriCheck,
+    "uri: check run uri 'uri GET that accepts a 404'": uriCheck,
+    "uri: check run uri 'uri that follows a redirect'": uriCheck,
+    "uri: check run uri 'uri GET into a file'": uriCheck,
+    "uri: check run uri 'uri GET into a file that is newer'": uriCheck,
+    "wait_for: check run wait_for 'a port that is started'": waitForCheck,
+    "wait_for: check run wait_for 'a port whose greeting matches'": waitForCheck,
+    "wait_for: check run wait_for 'a port that is stopped'": waitForCheck,
+    "wait_for: check run wait_for 'a port that stops within the timeout'": waitForCheck,
+    "wait_for: check run wait_for 'a path that is present'": waitForCheck,
+    "wait_for: check run wait_for 'a path that is absent'": waitForCheck,
+    "wait_for: check run wait_for 'a regex in a file'": waitForCheck,
+    "users: check run user 'a user in a missing group'": userCheck,
+    "users: check run copy 'record the missing group'": userCheck,
   ]
+
+  /// By design: provision downloads in --check and predicts exactly.
+  static let getURLCheck =
+    "by design: in --check provision downloads and compares, so it predicts what the run does (no change for content already there, a failure for a wrong checksum); ansible-core's get_url sends HEAD and compares the SHA-1 of the empty body, so it predicts a change for every download"
+  /// By design: provision makes GET and HEAD requests in --check.
+  static let uriCheck =
+    "by design: a GET only reads, so provision makes it in --check and later tasks can use the response; ansible-core's uri does not support check mode and skips"
+  /// By design: provision waits in --check.
+  static let waitForCheck =
+    "by design: wait_for only reads, so provision waits in --check too (preflight checks fail in `provision plan`); ansible-core's wait_for does not support check mode and skips"
+  /// By design: provision checks a new account's groups in --check.
+  static let userCheck =
+    "by design: provision checks that a new account's groups exist in --check too and predicts the run's failure; ansible-core's user reports changed for any account it would create"
 
   static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("Fixtures/differential").path
@@ -101,6 +152,44 @@ import Testing
     }
     Self.compareRuns(a2, p2, case: c.name, prefix: "second run ", into: &observed)
     let t2 = try await timed("trees") { try await Self.compareTrees(roots, case: c.name, into: &observed) }
+    var checkDetails = ""
+    if c.checkMode {
+      var runs: [String: Run] = [:]
+      for tool in ["ansible", "provision"] {
+        let root = roots[tool]!
+        let before = try await timed("trees") { try await Self.listing(root) }
+        runs[tool] = try await timed(tool) {
+          try await tool == "ansible" ? Self.runAnsible(c, root: root, check: true) : Self.runProvision(c, root: root, check: true)
+        }
+        let after = try await timed("trees") { try await Self.listing(root) }
+        for host in Self.hosts + ["controller"] {
+          let (b, a) = (before[host] ?? [:], after[host] ?? [:])
+          for path in Set(b.keys).union(a.keys).sorted() where b[path] != a[path] {
+            observed["\(c.name): check run by \(tool) changed \(path)"] = "\(host): \(b[path] ?? "absent") -> \(a[path] ?? "absent")"
+          }
+        }
+      }
+      let (a3, p3) = (runs["ansible"]!, runs["provision"]!)
+      if a3.exitStatus != p3.exitStatus {
+        observed["\(c.name): check run exit status"] = "ansible \(a3.exitStatus), provision \(p3.exitStatus)"
+      }
+      // By task, not by stats: check mode differs from ansible-core by design for some modules,
+      // and each such task is listed on its own.
+      for key in Set(a3.taskStatus.keys).union(p3.taskStatus.keys).sorted() where a3.taskStatus[key] != p3.taskStatus[key] {
+        guard let at = key.range(of: " @ ", options: .backwards) else { continue }
+        let task = String(key[..<at.lowerBound])
+        let what = "\(key[at.upperBound...]): ansible \(a3.taskStatus[key] ?? "-"), provision \(p3.taskStatus[key] ?? "-")"
+        let k = "\(c.name): check run \(a3.taskAction[task] ?? p3.taskAction[task] ?? "?") '\(task)'"
+        observed[k] = observed[k].map { $0 + "; " + what } ?? what
+      }
+      checkDetails = """
+        ansible --check run: \(a3.summary)
+        provision --check run: \(p3.summary)
+        task results that differ in the --check runs:
+        \(Self.taskDifferences(a3, p3).joined(separator: "\n"))
+
+        """
+    }
     print(
       "differential \(c.name): " + ["ansible", "provision", "trees"].map { k in
         "\(k) \(took[k].map { String(format: "%.1f s", Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) } ?? "-")"
@@ -112,7 +201,7 @@ import Testing
       provision first run: \(p1.summary)
       ansible second run: \(a2.summary)
       provision second run: \(p2.summary)
-      task results that differ in the first runs:
+      \(checkDetails)task results that differ in the first runs:
       \(Self.taskDifferences(a1, p1).joined(separator: "\n"))
       trees after the first runs, ansible / provision:
       \(t1.details)
@@ -225,7 +314,7 @@ import Testing
     let a = try await listing(roots["ansible"]!)
     let p = try await listing(roots["provision"]!)
     var out = TreeComparison()
-    for host in hosts {
+    for host in hosts + ["controller"] {
       let ta = a[host] ?? [:]
       let tp = p[host] ?? [:]
       for path in Set(ta.keys).union(tp.keys).sorted() where ta[path] != tp[path] {
@@ -274,17 +363,30 @@ import Testing
     return out
   }
 
-  /// Removes the roots, and makes their parents plain root-owned directories again.
+  /// Runs a shell script on the controller, where `fetch` writes, and returns its output.
+  static func onController(_ script: String) async throws -> String {
+    let r = await spawn(["/bin/sh", "-c", script], environment: [:], timeout: 60)
+    guard r.status == 0 else {
+      throw Testbed.Unavailable(description: "controller: exit \(r.status): \(r.stderr)\nscript: \(script)")
+    }
+    return r.stdout
+  }
+
+  /// Removes the roots (the controller's copies too), and makes their parents plain
+  /// root-owned directories again.
   static func clean(_ roots: [String]) async throws {
     let quoted = roots.map(ShellQuoting.quote).joined(separator: " ")
+    _ = try await onController("rm -rf \(quoted)")
     let parents = Set(roots.map { ($0 as NSString).deletingLastPathComponent }).sorted()
       .map(ShellQuoting.quote).joined(separator: " ")
     _ = try await onAllHosts(
       "rm -rf \(quoted) && mkdir -p \(parents) && chown root:root /srv/diff \(parents) && chmod 0755 /srv/diff \(parents)")
   }
 
-  /// Every entry below `root` on every host: path -> "type mode user group links [-> target] [sha256]",
-  /// with `root` itself as `.` and written as ROOT inside link targets.
+  /// Every entry below `root` on every host and on the controller (as host `controller`): path ->
+  /// "type mode user group links [-> target] [sha256]", with `root` itself as `.` and written as
+  /// ROOT (its parent as ROOT/..) inside paths (`fetch` puts a host's file at `dest/HOST/SRC`)
+  /// and link targets.
   static func listing(_ root: String) async throws -> [String: [String: String]] {
     let script = """
       cd \(ShellQuoting.quote(root)) 2>/dev/null || exit 0
@@ -292,18 +394,24 @@ import Testing
       echo '--'
       find . -type f -print0 | xargs -0 -r sha256sum
       """
-    return try await onAllHosts(script).mapValues { text in
+    let parent = (root as NSString).deletingLastPathComponent
+    func normalized(_ path: String) -> String {
+      path.replacingOccurrences(of: root, with: "ROOT").replacingOccurrences(of: parent, with: "ROOT/..")
+    }
+    var texts = try await onAllHosts(script)
+    texts["controller"] = try await onController(script)
+    return texts.mapValues { text in
       var entries: [String: String] = [:]
       let parts = text.components(separatedBy: "\n--\n")
       for line in parts[0].split(separator: "\n") {
         let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         guard f.count == 3 else { continue }
         let target = f[2].replacingOccurrences(of: root, with: "ROOT")
-        entries[f[0]] = f[1] + (target.isEmpty ? "" : " -> " + target)
+        entries[normalized(f[0])] = f[1] + (target.isEmpty ? "" : " -> " + target)
       }
       for line in (parts.count > 1 ? parts[1] : "").split(separator: "\n") {
         guard let gap = line.range(of: "  ") else { continue }
-        let path = String(line[gap.upperBound...])
+        let path = normalized(String(line[gap.upperBound...]))
         entries[path, default: "?"] += " sha256:" + line[..<gap.lowerBound].prefix(16)
       }
       return entries
@@ -330,6 +438,8 @@ import Testing
     var taskStatus: [String: String] = [:]
     /// Task names (with #n for repeats) -> hosts where they changed.
     var changedTasks: [String: Set<String>] = [:]
+    /// Task names (with #n for repeats) -> the module or action they ran.
+    var taskAction: [String: String] = [:]
     var stderr = ""
 
     var summary: String {
@@ -366,6 +476,7 @@ import Testing
               : flag("changed") ? "changed" : "ok"
             if flag("ignore_errors") && status == "failed" { status = "failed (ignored)" }
             taskStatus["\(key) @ \(host)"] = status
+            if let action = r["action"] as? String { taskAction[key] = action }
             if flag("changed") && !flag("failed") { changedTasks[key, default: []].insert(host) }
           }
         }
@@ -382,7 +493,7 @@ import Testing
     return .success(bin)
   }()
 
-  static func runAnsible(_ c: Case, root: String) async throws -> Run {
+  static func runAnsible(_ c: Case, root: String, check: Bool = false) async throws -> Run {
     let environment = [
       "ANSIBLE_STDOUT_CALLBACK": "differential_json",
       "ANSIBLE_CALLBACK_PLUGINS": fixtures + "/callback_plugins",
@@ -394,7 +505,7 @@ import Testing
     ]
     let argv = [
       try ansibleBin.get() + "/ansible-playbook", "-i", inventoryPath, fixtures + "/\(c.name).yml", "-e", "root=\(root)",
-    ] + c.arguments
+    ] + (check ? ["--check"] : []) + c.arguments
     let r = await spawn(argv, environment: environment, timeout: 300)
     return try Run(exitStatus: r.status, stdout: r.stdout, stderr: r.stderr, tool: "ansible-playbook")
   }
