@@ -34,7 +34,9 @@ extension TaskExecutor {
         return host.noteUnchanged(try hit.plan.get())
       }
     }
-    let following = task.loop == nil ? ahead(of: task, on: host, limit: host.lookaheadBudget) : []
+    // Only a task that runs on its own host reads ahead: a delegated one's checks run elsewhere.
+    let following =
+      task.loop == nil && prepared.transport.host == host.name ? ahead(of: task, on: host, limit: host.lookaheadBudget) : []
     guard !following.isEmpty else {
       let plan = try await prepared.type.planTask(prepared.arguments, on: HostProbe(transport: prepared.transport, become: prepared.become))
       return host.noteUnchanged(plan)
@@ -55,7 +57,7 @@ extension TaskExecutor {
   func ahead(of task: PlaybookTask, on host: HostState, limit: Int) -> [(PlaybookTask, PreparedModule)] {
     var out: [(PlaybookTask, PreparedModule)] = []
     for next in Self.lookahead.prefix(limit) {
-      guard next.location != task.location, host.takeCheckIfFresh("\(next.location)") == nil else { continue }
+      guard next.location != task.location, host.freshCheck("\(next.location)") == nil else { continue }
       guard !Self.checkedInTurn.contains(next.action) else { continue }
       let context = variables(next, host)
       do {
@@ -106,8 +108,8 @@ extension HostState {
     }
   }
 
-  /// Whether a fresh read-ahead check of `key` is stored (it is left in place).
-  func takeCheckIfFresh(_ key: String) -> PrefetchedCheck? {
+  /// The fresh read-ahead check of `key`, left in place.
+  func freshCheck(_ key: String) -> PrefetchedCheck? {
     checksLock.withLock {
       guard let hit = prefetched[key], hit.generation == generation else { return nil }
       return hit
