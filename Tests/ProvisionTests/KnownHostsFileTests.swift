@@ -36,3 +36,16 @@ import Testing
     for s in ["", "{", "{ {", "}}", "%{", "#{", "a{b", "ü{ü"] { #expect(!Template.isPossiblyTemplate(s), "\(s)") }
   }
 }
+
+/// `stdout_lines` as Python's `splitlines()` makes them.
+@Suite struct SplitLinesTests {
+  @Test func linesAsPythonSplitsThem() {
+    // Expected values are what Python 3.11's str.splitlines() returns for each input.
+    let cases: [(String, [String])] = [
+      ("", []), ("a", ["a"]), ("a\n", ["a"]), ("a\n\n", ["a", ""]), ("\n", [""]), ("a\r\nb", ["a", "b"]),
+      ("a\rb\r", ["a", "b"]), ("a\r\r\nb", ["a", "", "b"]), ("a\u{0B}b\u{0C}c", ["a", "b", "c"]), ("a\u{2028}b", ["a", "b"]),
+      ("a\n\nb\n", ["a", "", "b"]),
+    ]
+    for (text, lines) in cases { #expect(TaskExecutor.splitLines(text) == lines, "\(text.debugDescription)") }
+  }
+}

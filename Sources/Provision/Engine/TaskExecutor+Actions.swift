@@ -331,8 +331,8 @@ extension TaskExecutor {
           outcome.result["stdout"] = .string(stdout)
           outcome.result["stderr"] = .string(stderr)
           outcome.result["rc"] = .int(Int(r.exitStatus ?? -1))
-          outcome.result["stdout_lines"] = .list(stdout.split(separator: "\n", omittingEmptySubsequences: false).map { Value.string(String($0)) }.filter { _ in !stdout.isEmpty })
-          outcome.result["stderr_lines"] = .list(stderr.split(separator: "\n", omittingEmptySubsequences: false).map { Value.string(String($0)) }.filter { _ in !stderr.isEmpty })
+          outcome.result["stdout_lines"] = .list(Self.splitLines(stdout).map(Value.string))
+          outcome.result["stderr_lines"] = .list(Self.splitLines(stderr).map(Value.string))
           outcome.result["start"] = .string(Self.timestamp(started))
           outcome.result["end"] = .string(Self.timestamp(ended))
           outcome.result["delta"] = .string(Self.delta(ended.timeIntervalSince(started)))
@@ -369,6 +369,31 @@ extension TaskExecutor {
     outcome.result["changed"] = .bool(anyChanged)
     mergeFacts(outcome.result, into: host)
     return outcome
+  }
+
+  /// The lines of `text` as Python's `str.splitlines()` gives them, which is what Ansible puts
+  /// in `stdout_lines`: no empty last line for a final line break, and `\r\n`, `\r` and the
+  /// other Unicode line breaks end lines too.
+  static func splitLines(_ text: String) -> [String] {
+    var lines: [String] = []
+    var current = String.UnicodeScalarView()
+    var afterCR = false
+    for c in text.unicodeScalars {
+      if afterCR {
+        afterCR = false
+        if c == "\n" { continue }
+      }
+      switch c.value {
+      case 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029:
+        lines.append(String(current))
+        current = String.UnicodeScalarView()
+        afterCR = c == "\r"
+      default:
+        current.append(c)
+      }
+    }
+    if !current.isEmpty { lines.append(String(current)) }
+    return lines
   }
 
   /// Facts a module returns under `ansible_facts` (`hostname`) become the host's facts.
