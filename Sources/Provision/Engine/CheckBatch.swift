@@ -160,8 +160,8 @@ actor CheckBatch {
   }
 }
 
-/// One check's view of a `CheckBatch`: `run` and `stat` join the batch, the rest goes straight
-/// to the host.
+/// One check's view of a `CheckBatch`: `run` and `stat` (a command) join the batch, the rest
+/// goes straight to the host.
 struct BatchMember: Transport {
   let batch: CheckBatch
   let base: any Transport
@@ -185,12 +185,7 @@ struct BatchMember: Transport {
   }
 
   func stat(_ path: String, become: Become?) async throws -> RemoteFileInfo? {
-    let result = try await batch.run(RemoteCommand(RemoteScripts.stat(path), become: become))
-    guard result.succeeded, let info = RemoteScripts.parseStat(result.stdoutText) else {
-      throw TransportError(
-        .channel("unexpected output from stat of '\(path)'"), host: host, detail: String(result.stderrText.prefix(200)))
-    }
-    return info
+    try await statByScript(path, become: become)
   }
 
   func close() async {}

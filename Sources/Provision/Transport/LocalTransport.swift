@@ -82,12 +82,7 @@ public struct LocalTransport: Transport {
   }
 
   public func stat(_ path: String, become: Become?) async throws -> RemoteFileInfo? {
-    let result = try await check(
-      RemoteCommand(RemoteScripts.stat(path), become: become), doing: "stat '\(path)'")
-    guard let info = RemoteScripts.parseStat(result.stdoutText) else {
-      throw TransportError(.channel("unexpected output from stat of '\(path)'"), host: host)
-    }
-    return info
+    try await statByScript(path, become: become)
   }
 
   public func close() async {}

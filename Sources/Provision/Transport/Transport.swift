@@ -47,6 +47,18 @@ public protocol Transport: Sendable {
 }
 
 extension Transport {
+  /// `stat` through `RemoteScripts.stat`, one command: what transports without a cheaper way
+  /// (and the batch of read-ahead checks) do.
+  func statByScript(_ path: String, become: Become?) async throws -> RemoteFileInfo? {
+    let result = try await run(RemoteCommand(RemoteScripts.stat(path), become: become))
+    guard result.succeeded else { throw CommandFailure.error(result, doing: "stat '\(path)'", host: host) }
+    guard let info = RemoteScripts.parseStat(result.stdoutText) else {
+      throw TransportError(
+        .channel("unexpected output from stat of '\(path)'"), host: host, detail: String(result.stdoutText.prefix(200)))
+    }
+    return info
+  }
+
   /// Runs `command` and hands its output to `output` at the end, for transports that cannot
   /// stream.
   public func run(_ command: RemoteCommand, output: @escaping OutputSink) async throws
