@@ -24,6 +24,7 @@ public final class PlaybookRunner {
 
   /// Runs every play of `playbooks` and returns the recap.
   public func run(_ playbooks: [Playbook]) async -> RunRecap {
+    TransportTrace.record("-", "run started", since: TransportTrace.now())
     let started = Date()
     var interrupted = false
     outer: for playbook in playbooks {
@@ -324,6 +325,8 @@ public final class PlaybookRunner {
     let executor = self.executor()
     currentTitle = title(task, executor: executor, host: hosts[0])
     if announce { reporter.taskStarted(currentTitle, task: task, isHandler: task.isHandler) }
+    let traceStart = TransportTrace.now()
+    defer { TransportTrace.record("-", "task \(currentTitle)", since: traceStart) }
     let runOnce = (try? executor.boolean(task.keywords.runOnce, executor.variables(task, hosts[0]))) ?? false
     let targets = runOnce ? [hosts[0]] : hosts
     let forks = max(1, options.forks)

@@ -191,6 +191,8 @@ final class SSHConnection: @unchecked Sendable {
 
   /// Opens the session; on failure fails every waiting operation with the reason.
   private func connect() {
+    let started = TransportTrace.now()
+    defer { TransportTrace.record(target.name, "connect", since: started) }
     do {
       let session = try SessionFactory.open(target) { () throws(TransportError) -> Int32 in
         guard let jumpHost else {
