@@ -84,4 +84,225 @@ import Testing
     #expect(host.commands == 3)
     #expect(await batch.roundTrips == 3)
   }
+
+  /// A directory holding every kind of path a state read meets, names hard for a shell and
+  /// for `sha256sum`'s output included.
+  static func tree() throws -> (root: String, paths: [String]) {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("batch-\(UUID().uuidString)").path
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: root + "/dir", withIntermediateDirectories: true)
+    let names = ["plain", "with space", "quote'\"$(x)", "back\\slash", "new\nline", "ünï"]
+    for (n, name) in names.enumerated() {
+      try Data("content \(n)\n".utf8).write(to: URL(fileURLWithPath: root + "/" + name))
+    }
+    try Data().write(to: URL(fileURLWithPath: root + "/empty"))
+    try fm.createSymbolicLink(atPath: root + "/link", withDestinationPath: "plain")
+    try fm.createSymbolicLink(atPath: root + "/dirlink", withDestinationPath: "dir")
+    try fm.createSymbolicLink(atPath: root + "/dangling", withDestinationPath: "nowhere")
+    let paths = (names + ["empty", "dir", "link", "dirlink", "dangling", "absent"]).map { root + "/" + $0 }
+    return (root, paths)
+  }
+
+  /// Several state reads in one round become one script with one `stat` and one `sha256sum`,
+  /// and each check gets the output its own script gives.
+  @Test(arguments: [false, true]) func stateReadsAreCombined(follow: Bool) async throws {
+    let (root, all) = try Self.tree()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    // stat -L fails on a dangling link: that case is the fallback's (next test).
+    let paths = follow ? all.filter { !$0.hasSuffix("/dangling") } : all
+    let host = Counting()
+    let batch = CheckBatch(transport: host, checks: paths.count + 1)
+    let together = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
+      for (i, path) in paths.enumerated() {
+        group.addTask {
+          let r = try await batch.member().run(FileState.command(path, content: false, follow: follow, become: nil))
+          await batch.finished()
+          return (i, r)
+        }
+      }
+      group.addTask {
+        let r = try await batch.member().run(RemoteCommand("echo other"))
+        await batch.finished()
+        return (paths.count, r)
+      }
+      var out = [CommandResult?](repeating: nil, count: paths.count + 1)
+      for try await (i, r) in group { out[i] = r }
+      return out.map { $0! }
+    }
+    #expect(host.commands == 1)
+    #expect(together[paths.count].stdoutText == "other\n")
+    for (path, r) in zip(paths, together) {
+      let alone = try await LocalTransport().run(RemoteCommand(FileState.script(path, content: false, follow: follow)))
+      #expect(r.stdout == alone.stdout, "\(path)")
+      #expect(r.exitStatus == 0 && alone.exitStatus == 0, "\(path)")
+      let state = try #require(FileState.parse(r.stdout))
+      #expect((state == nil) == path.hasSuffix("/absent"), "\(path)")
+    }
+  }
+
+  /// When the combined read cannot stand for the single ones (here stat -L fails on a
+  /// dangling link), each check's own command runs and gets its own answer.
+  @Test func combinedReadFallsBackToSingleReads() async throws {
+    let (root, paths) = try Self.tree()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let host = Counting()
+    let batch = CheckBatch(transport: host, checks: paths.count)
+    let together = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
+      for (i, path) in paths.enumerated() {
+        group.addTask {
+          let r = try await batch.member().run(FileState.command(path, content: false, follow: true, become: nil))
+          await batch.finished()
+          return (i, r)
+        }
+      }
+      var out = [CommandResult?](repeating: nil, count: paths.count)
+      for try await (i, r) in group { out[i] = r }
+      return out.map { $0! }
+    }
+    #expect(host.commands == 1 + paths.count)
+    for (path, r) in zip(paths, together) {
+      let alone = try await LocalTransport().run(RemoteCommand(FileState.script(path, content: false, follow: true)))
+      #expect(r.stdout == alone.stdout, "\(path)")
+      #expect(r.exitStatus == alone.exitStatus, "\(path)")
+    }
+    #expect(together[paths.firstIndex { $0.hasSuffix("/dangling") }!].exitStatus != 0)
+  }
+
+  /// Output whose `sha256sum` lines do not name the files in order (a file replaced by another
+  /// kind between `stat` and `sha256sum`) is refused rather than matched up wrongly.
+  @Test func combinedOutputOutOfStepIsRefused() throws {
+    let hash = String(repeating: "a", count: 64)
+    let good = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 1 root root\n=\n\(hash)  /a\n\(hash)  /b\n"
+    #expect(FileState.split(Data(good.utf8), paths: ["/a", "/b"], follow: true)?.count == 2)
+    let swapped = good.replacingOccurrences(of: "/a\n\(hash)  /b", with: "/b\n\(hash)  /a")
+    #expect(FileState.split(Data(swapped.utf8), paths: ["/a", "/b"], follow: true) == nil)
+    let missing = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 1 root root\n=\n\(hash)  /a\n"
+    #expect(FileState.split(Data(missing.utf8), paths: ["/a", "/b"], follow: true) == nil)
+    #expect(FileState.split(Data("1\n".utf8), paths: ["/a", "/b"], follow: true) == nil)
+    #expect(FileState.split(Data("00\n".utf8), paths: ["/a", "/b"], follow: true) == [Data("absent\n".utf8), Data("absent\n".utf8)])
+  }
+
+  /// Paths that are all missing (a fresh host) are read in one command too.
+  @Test func missingPathsAreReadTogether() async throws {
+    let host = Counting()
+    let root = "/nonexistent-\(UUID().uuidString)"
+    let batch = CheckBatch(transport: host, checks: 3)
+    let states = try await withThrowingTaskGroup(of: FileState??.self) { group in
+      for name in ["a", "b", "c"] {
+        group.addTask {
+          let r = try await batch.member().run(FileState.command(root + "/" + name, content: false, follow: false, become: nil))
+          await batch.finished()
+          return FileState.parse(r.stdout)
+        }
+      }
+      var all: [FileState??] = []
+      for try await r in group { all.append(r) }
+      return all
+    }
+    #expect(host.commands == 1)
+    #expect(states.count == 3 && states.allSatisfy { $0 != nil && $0! == nil })
+  }
+
+  /// A read with content computes the checksum on the controller; it equals sha256sum's.
+  @Test func contentReadsCarryTheChecksum() async throws {
+    let (root, paths) = try Self.tree()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    for path in paths.prefix(7) {
+      let withContent = try #require(try await FileState.read(path, on: HostProbe(transport: LocalTransport(), become: nil), content: true))
+      let without = try #require(try await FileState.read(path, on: HostProbe(transport: LocalTransport(), become: nil)))
+      #expect(withContent.sha256 == without.sha256 && without.sha256?.count == 64, "\(path)")
+      #expect(withContent.content == FileManager.default.contents(atPath: path), "\(path)")
+    }
+  }
+
+  /// Checks that send the same read in one round (three edits of one file) share one read.
+  @Test func sameReadsAreSentOnce() async throws {
+    let host = Counting()
+    let batch = CheckBatch(transport: host, checks: 4)
+    let command = RemoteCommand("echo $$; cat /proc/sys/kernel/random/uuid")
+    let results = try await withThrowingTaskGroup(of: String.self) { group in
+      for i in 0..<4 {
+        group.addTask {
+          let r = try await batch.member().run(i == 3 ? RemoteCommand("echo other") : command)
+          await batch.finished()
+          return r.stdoutText
+        }
+      }
+      var all: [String] = []
+      for try await r in group { all.append(r) }
+      return all
+    }
+    #expect(host.commands == 1)
+    let shared = results.filter { $0 != "other\n" }
+    #expect(shared.count == 3 && Set(shared).count == 1)
+  }
+}
+
+
+/// A change's last command with the next tasks' checks after it in the same script.
+@Suite struct ChecksAfterChangeTests {
+  /// Runs `lead` through a batch made for checks after a change, with `checks` reading the host;
+  /// returns the lead's result, the checks' outputs and the commands that reached the host.
+  func run(lead: RemoteCommand?, checks: [RemoteCommand]) async throws -> (CommandResult?, [String], Int) {
+    let host = CheckBatchTests.Counting()
+    let batch = CheckBatch(transport: host, checks: checks.count, afterChange: true)
+    let reads = _Concurrency.Task {
+      try await withThrowingTaskGroup(of: (Int, String).self) { group in
+        for (i, c) in checks.enumerated() {
+          group.addTask {
+            let r = try await batch.member().run(c)
+            await batch.finished()
+            return (i, r.stdoutText)
+          }
+        }
+        var out = [String](repeating: "", count: checks.count)
+        for try await (i, r) in group { out[i] = r }
+        return out
+      }
+    }
+    // The checks wait for the change, however long it takes to come.
+    try await _Concurrency.Task.sleep(for: .milliseconds(50))
+    var result: CommandResult?
+    if let lead {
+      result = try await LeadCommand(batch: batch, base: host).run(lead)
+    }
+    await batch.noFirst()
+    return (result, try await reads.value, host.commands)
+  }
+
+  @Test func checksReadWhatTheChangeLeftInOneCommand() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lead-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (lead, reads, commands) = try await run(
+      lead: RemoteCommand("cat > '\(dir)/f'; echo written; echo note >&2; exit 4", stdin: Data("from stdin\n".utf8)),
+      checks: [RemoteCommand("cat '\(dir)/f'"), FileState.command(dir + "/f", content: false, follow: false, become: nil), FileState.command(dir + "/g", content: false, follow: false, become: nil)])
+    #expect(commands == 1)
+    #expect(lead?.stdoutText == "written\n" && lead?.stderrText == "note\n" && lead?.exitStatus == 4)
+    #expect(reads[0] == "from stdin\n")
+    #expect(reads[1].hasPrefix("81a4 ") || reads[1].hasPrefix("8180 "))
+    #expect(reads[2] == "absent\n")
+  }
+
+  /// A change that cannot share a script (it sets environment) runs first, alone; the checks
+  /// go after it and see it.
+  @Test func aChangeThatCannotLeadRunsFirst() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lead-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (lead, reads, commands) = try await run(
+      lead: RemoteCommand("echo \"$V\" > '\(dir)/f'", environment: ["V": "set"]),
+      checks: [RemoteCommand("cat '\(dir)/f'")])
+    #expect(lead?.exitStatus == 0)
+    #expect(reads == ["set\n"])
+    #expect(commands == 2)
+  }
+
+  /// A change that sends nothing (it wrote on the controller) lets the checks go on their own.
+  @Test func checksGoWithoutAChangeCommand() async throws {
+    let (lead, reads, commands) = try await run(lead: nil, checks: [RemoteCommand("echo a"), RemoteCommand("echo b")])
+    #expect(lead == nil)
+    #expect(reads == ["a\n", "b\n"])
+    #expect(commands == 1)
+  }
 }

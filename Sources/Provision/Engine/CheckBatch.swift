@@ -14,10 +14,42 @@ actor CheckBatch {
   private var waiting: [(command: RemoteCommand, continuation: CheckedContinuation<CommandResult, any Error>)] = []
   /// Round trips made, for tests.
   private(set) var roundTrips = 0
+  /// Whether the first round waits for a change's last command (`runFirst`) or word that
+  /// there is none (`noFirst`).
+  private var awaitingFirst: Bool
+  private var first: Entry?
 
-  init(transport: any Transport, checks: Int) {
+  typealias Entry = (command: RemoteCommand, continuation: CheckedContinuation<CommandResult, any Error>)
+
+  /// - Parameter afterChange: the checks read the host as a change leaves it: their first
+  ///   round goes out with the change's last command (`runFirst`), in the same script after
+  ///   it, or after `noFirst` says the change is done.
+  init(transport: any Transport, checks: Int, afterChange: Bool = false) {
     self.transport = transport
     self.running = checks
+    awaitingFirst = afterChange
+  }
+
+  /// Runs `command`, a change's last, followed in the same script by the checks' first round
+  /// when it can share a script with them (its standard input is kept for it); else alone,
+  /// then the round.
+  func runFirst(_ command: RemoteCommand) async throws -> CommandResult {
+    try await withCheckedThrowingContinuation { continuation in
+      first = (command, continuation)
+      awaitingFirst = false
+      flushIfAllWait()
+    }
+  }
+
+  /// The change is over without a command for `runFirst`: the checks go when they are ready.
+  func noFirst() {
+    awaitingFirst = false
+    flushIfAllWait()
+  }
+
+  /// Whether `command` can lead a round's script: as `combinable`, but with standard input.
+  static func canLead(_ c: RemoteCommand) -> Bool {
+    c.environment.isEmpty && c.workingDirectory == nil && c.timeout == nil && !c.wantsPTY && c.become?.password == nil
   }
 
   /// A transport whose commands join this batch, for one check's `HostProbe`.
@@ -37,62 +69,176 @@ actor CheckBatch {
   }
 
   private func flushIfAllWait() {
-    guard !waiting.isEmpty, waiting.count >= running else { return }
+    guard !awaitingFirst, !waiting.isEmpty || first != nil, waiting.count >= running else { return }
     let round = waiting
+    let lead = first
     waiting = []
+    first = nil
     roundTrips += 1
     let transport = self.transport
-    _Concurrency.Task { await Self.send(round, over: transport) }
+    _Concurrency.Task {
+      guard let lead else { return await Self.send(round, over: transport) }
+      if round.isEmpty || !Self.canLead(lead.command) || !round.allSatisfy({ Self.combinable($0.command) && $0.command.become == lead.command.become }) {
+        // Not one script: the change first, then the checks, which must see it.
+        do {
+          lead.continuation.resume(returning: try await transport.run(lead.command))
+        } catch {
+          lead.continuation.resume(throwing: error)
+        }
+        if !round.isEmpty { await Self.send(round, over: transport) }
+        return
+      }
+      await Self.send(round, over: transport, after: lead)
+    }
   }
 
   static func combinable(_ c: RemoteCommand) -> Bool {
     c.stdin.isEmpty && c.environment.isEmpty && c.workingDirectory == nil && c.timeout == nil && !c.wantsPTY
   }
 
+  /// One part of a round's script: one check's command, or one read of the state of several
+  /// paths standing for the checks that asked for each (`FileState.script(paths:follow:)`).
+  private struct Unit: Sendable {
+    var command: RemoteCommand
+    /// The round's entries it answers: one, several asking the same, or one per path.
+    var entries: [Int]
+    /// The paths of a combined state read, in the order of `entries`; nil for a plain command.
+    var paths: [String]?
+    var follow = false
+  }
+
   /// Sends one round: the combinable commands as one script per `become`, the others alone.
-  private static func send(
-    _ round: [(command: RemoteCommand, continuation: CheckedContinuation<CommandResult, any Error>)],
-    over transport: any Transport
-  ) async {
-    var groups: [[Int]] = []
+  /// State reads of paths with the same `become` become one read of all those paths.
+  private static func send(_ round: [Entry], over transport: any Transport, after lead: Entry? = nil) async {
+    var found: [Unit] = []
     for (i, entry) in round.enumerated() {
-      if combinable(entry.command), let g = groups.firstIndex(where: { combinable(round[$0[0]].command) && round[$0[0]].command.become == entry.command.become }) {
-        groups[g].append(i)
+      if combinable(entry.command), case .fileState(let path, let follow)? = entry.command.reads,
+        let u = found.firstIndex(where: { $0.paths != nil && $0.follow == follow && $0.command.become == entry.command.become })
+      {
+        found[u].entries.append(i)
+        found[u].paths?.append(path)
+      } else if case .fileState(let path, let follow)? = entry.command.reads, combinable(entry.command) {
+        found.append(Unit(command: entry.command, entries: [i], paths: [path], follow: follow))
+      } else if combinable(entry.command), let u = found.firstIndex(where: { $0.paths == nil && $0.command == entry.command }) {
+        // Checks that read the same thing (three edits of one file) share one read.
+        found[u].entries.append(i)
       } else {
-        groups.append([i])
+        found.append(Unit(command: entry.command, entries: [i]))
       }
     }
+    for u in found.indices where found[u].entries.count > 1 && found[u].paths != nil {
+      found[u].command = RemoteCommand(
+        FileState.script(paths: found[u].paths ?? [], follow: found[u].follow), become: found[u].command.become)
+    }
+    for u in found.indices where found[u].paths?.count == 1 { found[u].paths = nil }
+
+    let units = found
+    var groups: [[Int]] = []
+    for (u, unit) in units.enumerated() {
+      if combinable(unit.command), let g = groups.firstIndex(where: { combinable(units[$0[0]].command) && units[$0[0]].command.become == unit.command.become }) {
+        groups[g].append(u)
+      } else {
+        groups.append([u])
+      }
+    }
+    if let lead {
+      // One script: the change, then every check of the round (all of them can share it).
+      let members = groups.flatMap { $0 }
+      let boundary = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+      var combined = RemoteCommand(
+        script([lead.command.shell] + members.map { units[$0].command.shell }, boundary: boundary, firstTakesStdin: true),
+        become: lead.command.become)
+      combined.stdin = lead.command.stdin
+      do {
+        let result = try await transport.run(combined)
+        let parts = split(result, boundary: boundary, count: members.count + 1)
+        guard let part = parts.first else {
+          throw TransportError(
+            .channel("the command stopped early (exit \(result.exitStatus.map(String.init) ?? "none"))"),
+            host: transport.host, detail: String(result.stderrText.suffix(300)))
+        }
+        lead.continuation.resume(returning: part)
+        for (n, u) in members.enumerated() {
+          let answer: Result<CommandResult, any Error> =
+            n + 1 < parts.count
+            ? .success(parts[n + 1])
+            : .failure(TransportError(.channel("the batch of checks stopped before this one"), host: transport.host))
+          await deliver(answer, to: units[u], of: round, over: transport)
+        }
+      } catch {
+        lead.continuation.resume(throwing: error)
+        for u in members { await deliver(.failure(error), to: units[u], of: round, over: transport) }
+      }
+      return
+    }
     await withTaskGroup(of: Void.self) { group in
-      for indices in groups {
+      for members in groups {
         group.addTask {
-          if indices.count == 1 {
-            let entry = round[indices[0]]
+          if members.count == 1 {
+            let unit = units[members[0]]
             do {
-              entry.continuation.resume(returning: try await transport.run(entry.command))
+              await deliver(.success(try await transport.run(unit.command)), to: unit, of: round, over: transport)
             } catch {
-              entry.continuation.resume(throwing: error)
+              await deliver(.failure(error), to: unit, of: round, over: transport)
             }
             return
           }
-          let commands = indices.map { round[$0].command }
           let boundary = UUID().uuidString.replacingOccurrences(of: "-", with: "")
-          var combined = RemoteCommand(script(commands.map(\.shell), boundary: boundary), become: commands[0].become)
-          combined.become = commands[0].become
+          let combined = RemoteCommand(
+            script(members.map { units[$0].command.shell }, boundary: boundary), become: units[members[0]].command.become)
           do {
             let result = try await transport.run(combined)
-            let parts = split(result, boundary: boundary, count: indices.count)
-            for (n, i) in indices.enumerated() {
+            let parts = split(result, boundary: boundary, count: members.count)
+            for (n, u) in members.enumerated() {
               if n < parts.count {
-                round[i].continuation.resume(returning: parts[n])
+                await deliver(.success(parts[n]), to: units[u], of: round, over: transport)
               } else {
-                round[i].continuation.resume(
-                  throwing: TransportError(
-                    .channel("the batch of checks stopped before this one (exit \(result.exitStatus.map(String.init) ?? "none"))"),
-                    host: transport.host, detail: String(result.stderrText.suffix(300))))
+                await deliver(
+                  .failure(
+                    TransportError(
+                      .channel("the batch of checks stopped before this one (exit \(result.exitStatus.map(String.init) ?? "none"))"),
+                      host: transport.host, detail: String(result.stderrText.suffix(300)))),
+                  to: units[u], of: round, over: transport)
               }
             }
           } catch {
-            for i in indices { round[i].continuation.resume(throwing: error) }
+            for u in members { await deliver(.failure(error), to: units[u], of: round, over: transport) }
+          }
+        }
+      }
+    }
+  }
+
+  /// Answers the checks behind `unit`. A combined state read that did not come back whole (a
+  /// file changed while it ran) sends each check's own command instead.
+  private static func deliver(
+    _ result: Result<CommandResult, any Error>, to unit: Unit,
+    of round: [(command: RemoteCommand, continuation: CheckedContinuation<CommandResult, any Error>)],
+    over transport: any Transport
+  ) async {
+    guard let paths = unit.paths else {
+      for i in unit.entries { round[i].continuation.resume(with: result) }
+      return
+    }
+    if case .success(let combined) = result, combined.succeeded,
+      let outputs = FileState.split(combined.stdout, paths: paths, follow: unit.follow)
+    {
+      for (i, output) in zip(unit.entries, outputs) {
+        round[i].continuation.resume(returning: CommandResult(stdout: output, stderr: Data(), exitStatus: 0, exitSignal: nil))
+      }
+      return
+    }
+    if case .failure = result {
+      for i in unit.entries { round[i].continuation.resume(with: result) }
+      return
+    }
+    await withTaskGroup(of: Void.self) { group in
+      for i in unit.entries {
+        group.addTask {
+          do {
+            round[i].continuation.resume(returning: try await transport.run(round[i].command))
+          } catch {
+            round[i].continuation.resume(throwing: error)
           }
         }
       }
@@ -100,11 +246,14 @@ actor CheckBatch {
   }
 
   /// One script that runs `commands` in turn, each in its own subshell with its standard error
-  /// kept apart, and frames each one's output, exit status and standard error with `boundary`.
-  static func script(_ commands: [String], boundary: String) -> String {
-    var s = "t=$(mktemp) || exit 1; trap 'rm -f \"$t\"' EXIT\n"
-    for command in commands {
-      s += "(\n\(command)\n) </dev/null 2>\"$t\"; r=$?; printf '\\n\(boundary) %d\\n' \"$r\"; "
+  /// kept apart (and its standard input closed, but for a first command that takes it), and frames each one's output, exit status and standard error with `boundary`.
+  static func script(_ commands: [String], boundary: String, firstTakesStdin: Bool = false) -> String {
+    // The file for standard error has the boundary's random name, so no mktemp process is
+    // needed; noclobber refuses a file someone put there.
+    var s = "t=\"${TMPDIR:-/tmp}/.provision-\(boundary)\"; set -C; : > \"$t\" || exit 1; set +C; trap 'rm -f \"$t\"' EXIT\n"
+    for (n, command) in commands.enumerated() {
+      let input = n == 0 && firstTakesStdin ? "" : " </dev/null"
+      s += "(\n\(command)\n)\(input) 2>\"$t\"; r=$?; printf '\\n\(boundary) %d\\n' \"$r\"; "
       s += "if [ -s \"$t\" ]; then cat \"$t\"; fi; printf '\\n\(boundary)\\n'\n"
     }
     return s

@@ -299,15 +299,42 @@ extension TaskExecutor {
     // The host changes now: checks read before this are stale.
     shared.host(transport.host).invalidateChecks()
     if transport.host != host.name { host.invalidateChecks() }
+    // The next task's check goes with this change's last command and reads what it left.
+    let following = task.loop == nil && transport.host == host.name ? ahead(of: task, on: host, limit: 1) : []
+    guard let checks = ChecksAfterChange(following, host: host, transport: transport) else {
+      return try await runSteps(plan, of: task, outcome: outcome, become: become, transport: transport, host: host, context: context, lead: nil)
+    }
+    do {
+      let done = try await runSteps(plan, of: task, outcome: outcome, become: become, transport: transport, host: host, context: context, lead: checks.batch)
+      await checks.finish(storing: true)
+      return done
+    } catch {
+      await checks.finish(storing: false)
+      throw error
+    }
+  }
+
+  /// Runs the steps of a plan; the last one's command goes through `lead` when given.
+  private func runSteps(
+    _ plan: Plan, of task: PlaybookTask, outcome: TaskResult, become: Become?, transport: any Transport,
+    host: HostState, context: TaskVariables, lead: CheckBatch?
+  ) async throws -> TaskResult {
+    var outcome = outcome
     let environment = try self.environment(task, context: context)
     let timeout = try task.keywords.timeout.map { try context.render($0) }.flatMap(ModuleArguments.number) ?? options.timeout
     outcome.status = .changed
     var anyChanged = false
-    for step in plan.steps {
+    for (index, step) in plan.steps.enumerated() {
+      let lead = index == plan.steps.count - 1 ? lead : nil
       anyChanged = anyChanged || step.interpret == nil
       switch step.action {
       case .upload(let data, let path, let mode, let owner, let group):
-        try await transport.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
+        if let lead, data.count <= SSHTransport.streamedUploadLimit {
+          try await LeadCommand(batch: lead, base: transport).uploadThroughStdin(
+            data, to: path, mode: mode, owner: owner, group: group, become: become)
+        } else {
+          try await transport.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
+        }
       case .writeController(let data, let path):
         let directory = (path as NSString).deletingLastPathComponent
         do {
@@ -318,8 +345,13 @@ extension TaskExecutor {
         }
       case .shell(let command, let stdin):
         let started = Date()
-        let r = try await transport.run(
-          RemoteCommand(command, stdin: stdin, environment: environment, timeout: timeout, become: become))
+        let command = RemoteCommand(command, stdin: stdin, environment: environment, timeout: timeout, become: become)
+        let r: CommandResult
+        if let lead {
+          r = try await LeadCommand(batch: lead, base: transport).run(command)
+        } else {
+          r = try await transport.run(command)
+        }
         let ended = Date()
         if step.reportsOutput {
           var stdout = r.stdoutText

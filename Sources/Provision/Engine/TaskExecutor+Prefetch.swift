@@ -16,9 +16,11 @@ extension TaskExecutor {
   @TaskLocal static var lookahead: [PlaybookTask] = []
 
   /// How many following tasks are checked together with one that needs its check, at most,
-  /// and at the start of a run (it doubles while tasks find nothing to change).
+  /// and at the start of a run: all of them, since state reads of many paths cost the host
+  /// little more than one (after a change it starts again from none and doubles while tasks
+  /// find nothing to change).
   static let lookaheadLimit = 24
-  static let initialLookahead = 4
+  static let initialLookahead = lookaheadLimit
 
   /// Modules whose check waits, or reads something other than the host's state (a port, a
   /// URL, a file's bytes): they are checked when their turn comes.
@@ -76,8 +78,12 @@ extension TaskExecutor {
 
   /// Runs the checks of `modules` on one host through a `CheckBatch`, in order of `modules`.
   static func checkTogether(_ modules: [PreparedModule], transport: any Transport) async -> [Result<Plan, any Error>] {
-    let batch = CheckBatch(transport: transport, checks: modules.count)
-    return await withTaskGroup(of: (Int, Result<Plan, any Error>).self) { group in
+    await checkTogether(modules, batch: CheckBatch(transport: transport, checks: modules.count))
+  }
+
+  /// Runs the checks of `modules` through `batch`, made for as many checks.
+  static func checkTogether(_ modules: [PreparedModule], batch: CheckBatch) async -> [Result<Plan, any Error>] {
+    await withTaskGroup(of: (Int, Result<Plan, any Error>).self) { group in
       for (i, m) in modules.enumerated() {
         group.addTask {
           let probe = HostProbe(transport: batch.member(), become: m.become)
@@ -96,6 +102,74 @@ extension TaskExecutor {
       return results.map { $0! }
     }
   }
+}
+
+/// The checks of the tasks after a change, read in the same command as the change's last step
+/// (through `LeadCommand`), so that a run that changes every task pays one round trip per
+/// task instead of two.
+struct ChecksAfterChange {
+  let batch: CheckBatch
+  private let following: [(PlaybookTask, TaskExecutor.PreparedModule)]
+  private let host: HostState
+  private let generation: Int
+  private let work: _Concurrency.Task<[Result<Plan, any Error>], Never>
+
+  /// Starts the checks of `following` (they wait for the change's last command); nil when
+  /// there are none. Made after the host's checks were invalidated for the change.
+  init?(_ following: [(PlaybookTask, TaskExecutor.PreparedModule)], host: HostState, transport: any Transport) {
+    guard !following.isEmpty else { return nil }
+    let batch = CheckBatch(transport: transport, checks: following.count, afterChange: true)
+    let modules = following.map(\.1)
+    self.batch = batch
+    self.following = following
+    self.host = host
+    generation = host.checkGeneration
+    work = _Concurrency.Task { await TaskExecutor.checkTogether(modules, batch: batch) }
+  }
+
+  /// Lets the checks go if the change sent no command through `LeadCommand`, waits for them,
+  /// and keeps their results for their tasks (unless the change failed halfway).
+  func finish(storing: Bool) async {
+    await batch.noFirst()
+    let results = await work.value
+    guard storing else { return }
+    for ((task, p), result) in zip(following, results) {
+      host.storeCheck(
+        "\(task.location)",
+        PrefetchedCheck(given: p.given, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
+    }
+  }
+}
+
+/// A change's last command, sent through `CheckBatch.runFirst` so that the checks after it go
+/// in the same script; everything else goes straight to the host.
+struct LeadCommand: Transport {
+  let batch: CheckBatch
+  let base: any Transport
+
+  var host: String { base.host }
+
+  func run(_ command: RemoteCommand) async throws -> CommandResult {
+    try await batch.runFirst(command)
+  }
+
+  func run(_ command: RemoteCommand, output: @escaping OutputSink) async throws -> CommandResult {
+    try await base.run(command, output: output)
+  }
+
+  func upload(_ data: Data, to path: String, mode: UInt16?, owner: String?, group: String?, become: Become?) async throws {
+    try await base.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
+  }
+
+  func download(_ path: String, become: Become?) async throws -> Data {
+    try await base.download(path, become: become)
+  }
+
+  func stat(_ path: String, become: Become?) async throws -> RemoteFileInfo? {
+    try await base.stat(path, become: become)
+  }
+
+  func close() async {}
 }
 
 extension HostState {

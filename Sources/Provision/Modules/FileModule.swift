@@ -58,16 +58,19 @@ public struct FileModule: Module {
   }
 
   public func check(on host: HostProbe) async throws -> Current {
-    var script = FileState.script(path, content: false)
+    var command = FileState.command(path, content: false, follow: false, become: host.become)
     if recurse, mode != nil || owner != nil || group != nil {
+      let script = command.shell
       var tests: [String] = []
       if case .absolute(let bits)? = mode { tests.append("! -perm \(String(bits, radix: 8))") }
       if case .symbolic? = mode { tests.append("-true") }
       if let owner { tests.append("! -user \(ShellQuoting.quote(owner))") }
       if let group { tests.append("! -group \(ShellQuoting.quote(group))") }
-      script = "( \(script) )\necho \"#$(find \(ShellQuoting.quote(path)) -mindepth 1 \\( \(tests.joined(separator: " -o ")) \\) -print 2>/dev/null | wc -l)\""
+      command = RemoteCommand(
+        "( \(script) )\necho \"#$(find \(ShellQuoting.quote(path)) -mindepth 1 \\( \(tests.joined(separator: " -o ")) \\) -print 2>/dev/null | wc -l)\"",
+        become: host.become)
     }
-    let result = try await host.run(script)
+    let result = try await host.transport.run(command)
     guard result.succeeded else { throw ModuleError("cannot read '\(path)': " + result.stderrText) }
     var mismatched = 0
     var output = result.stdout
@@ -116,9 +119,12 @@ public struct FileModule: Module {
         if let mode {
           // As Ansible does, directories created on the way get the task's mode and owners too.
           let owners = (owner ?? "") + (group.map { ":" + $0 } ?? "")
-          let chown = owners.isEmpty ? "" : "; chown -- \(ShellQuoting.quote(owners)) \"$x\""
+          // The directories that are missing, parents first, found with the shell's own string
+          // operations (dirname would be one process per level); one chmod and chown for all.
+          let chown = owners.isEmpty ? "" : " && chown -- \(ShellQuoting.quote(owners)) \"$@\""
           let script = "p=\(ShellQuoting.quote(path)); set --; d=$p; while [ ! -d \"$d\" ]; do set -- \"$d\" \"$@\"; "
-            + "d=$(dirname -- \"$d\"); done; mkdir -p -- \"$p\" && for x in \"$@\"; do chmod \(ShellQuoting.quote(modeArgument(mode))) \"$x\"\(chown); done"
+            + "case $d in */*) d=${d%/*}; [ -n \"$d\" ] || d=/ ;; *) d=. ;; esac; done; "
+            + "mkdir -p -- \"$p\" && { [ $# -eq 0 ] || { chmod \(ShellQuoting.quote(modeArgument(mode))) -- \"$@\"\(chown); }; }"
           steps.append(.shell(.create, "directory \(path)", script))
         } else {
           steps.append(.argv(.create, "directory \(path)", ["mkdir", "-p", "--", path]))

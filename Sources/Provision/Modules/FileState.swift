@@ -22,7 +22,7 @@ public struct FileState: Sendable, Equatable {
   public static func read(
     _ path: String, on host: HostProbe, content: Bool = false, follow: Bool = false
   ) async throws -> FileState? {
-    let result = try await host.run(script(path, content: content, follow: follow))
+    let result = try await host.transport.run(command(path, content: content, follow: follow, become: host.become))
     guard result.succeeded else {
       throw ModuleError(
         "cannot read the state of '\(path)': " + result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -33,17 +33,129 @@ public struct FileState: Sendable, Equatable {
     return state
   }
 
-  /// The shell script behind `read`: `absent`, or a stat line, the link target line, the
-  /// checksum line, then the content.
+  /// The command behind `read`, marked as a state read so that a batch of checks can read
+  /// many paths with one `stat` and one `sha256sum` (`script(paths:follow:)`).
+  static func command(_ path: String, content: Bool, follow: Bool, become: Become?) -> RemoteCommand {
+    var command = RemoteCommand(script(path, content: content, follow: follow), become: become)
+    if !content { command.reads = .fileState(path: path, follow: follow) }
+    return command
+  }
+
+  /// The shell script behind `read`: `absent`, or a stat line, the link target line (empty
+  /// when following links), then the checksum line, or for `content` the line `content` and the content (whose checksum the
+  /// controller computes, which saves two processes on the host).
   public static func script(_ path: String, content: Bool, follow: Bool = false) -> String {
     let l = follow ? "-L " : ""
+    let regular = follow ? "[ -f \"$p\" ]" : "[ -f \"$p\" ] && [ ! -L \"$p\" ]"
+    let body = content ? "echo content; cat -- \"$p\"" : "sha256sum < \"$p\" | cut -c1-64"
     return """
       p=\(ShellQuoting.quote(path))
       if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; exit 0; fi
       stat \(l)-c '%f %a %u %g %s %U %G' -- "$p" || exit 1
-      if [ -L "$p" ]; then readlink -- "$p"; else echo; fi
-      if \(follow ? "[ -f \"$p\" ]" : "[ -f \"$p\" ] && [ ! -L \"$p\" ]"); then sha256sum < "$p" | cut -c1-64\(content ? "; cat -- \"$p\"" : ""); else echo; fi
+      \(follow ? "echo" : "if [ -L \"$p\" ]; then readlink -- \"$p\"; else echo; fi")
+      if \(regular); then \(body); else echo; fi
       """
+  }
+
+  /// One script that reads the state of all `paths` (without content) with one `stat` and one
+  /// `sha256sum`: what `script(_:content:follow:)` costs per path in processes, for all of
+  /// them. `split(_:paths:follow:)` turns its output back into one `script` output per path.
+  static func script(paths: [String], follow: Bool) -> String {
+    let l = follow ? "-L " : ""
+    let regular = follow ? "[ -f \"$p\" ]" : "[ -f \"$p\" ] && [ ! -L \"$p\" ]"
+    let links = follow ? "" : """
+      i=0; for p in "$@"; do i=$((i+1)); if [ -L "$p" ]; then printf 'L%d ' "$i"; readlink -- "$p" || exit 1; fi; done
+
+      """
+    return """
+      set --
+      for p in \(paths.map(ShellQuoting.quote).joined(separator: " ")); do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; printf 1; else printf 0; fi; done
+      echo
+      [ $# -eq 0 ] && exit 0
+      stat \(l)-c '%f %a %u %g %s %U %G' -- "$@" || exit 1
+      \(links)echo =
+      for p in "$@"; do shift; if \(regular); then set -- "$@" "$p"; fi; done
+      [ $# -eq 0 ] || sha256sum -- "$@"
+      """
+  }
+
+  /// The output of `script(paths:follow:)` as the output `script(path, content: false)` gives
+  /// for each path, or nil when the files changed while it ran (or it is not that script's).
+  static func split(_ output: Data, paths: [String], follow: Bool) -> [Data]? {
+    var lines = String(decoding: output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)[...]
+    guard let map = lines.popFirst(), map.count == paths.count else { return nil }
+    let present = map.map { $0 == "1" }
+    let count = present.filter { $0 }.count
+    if count == 0 {
+      guard map.allSatisfy({ $0 == "0" }), lines.allSatisfy(\.isEmpty) else { return nil }
+      return present.map { _ in Data("absent\n".utf8) }
+    }
+    guard lines.count >= count + 1 else { return nil }
+    let stats = Array(lines.prefix(count))
+    lines = lines.dropFirst(count)
+    var links: [Int: Substring] = [:]
+    while let line = lines.first, line != "=" {
+      guard line.hasPrefix("L"), let space = line.firstIndex(of: " "),
+        let n = Int(line[line.index(after: line.startIndex)..<space])
+      else { return nil }
+      links[n - 1] = line[line.index(after: space)...]
+      lines = lines.dropFirst()
+    }
+    guard lines.popFirst() == "=" else { return nil }
+    // Which files sha256sum read, as stat saw them; its lines name each file, so a type that
+    // changed between the two shows as a name out of place.
+    var types: [RemoteFileInfo.FileType] = []
+    for line in stats {
+      guard let raw = line.split(separator: " ").first.flatMap({ UInt32($0, radix: 16) }) else { return nil }
+      types.append(RemoteFileInfo.FileType(statMode: raw))
+    }
+    let existing = zip(paths, present).filter(\.1).map(\.0)
+    var sums: [Int: Substring] = [:]
+    for (n, path) in existing.enumerated() where types[n] == .regular {
+      guard let line = lines.popFirst(), line.count > 66 else { return nil }
+      var rest = line[...]
+      let escaped = rest.first == "\\"
+      if escaped { rest = rest.dropFirst() }
+      let hash = rest.prefix(64)
+      rest = rest.dropFirst(64)
+      guard rest.hasPrefix("  ") || rest.hasPrefix(" *") else { return nil }
+      let name = rest.dropFirst(2)
+      guard (escaped ? unescape(name) : String(name)) == path else { return nil }
+      sums[n] = hash
+    }
+    guard lines.allSatisfy(\.isEmpty) else { return nil }
+    var outputs: [Data] = []
+    var n = 0
+    for isPresent in present {
+      guard isPresent else {
+        outputs.append(Data("absent\n".utf8))
+        continue
+      }
+      let link = types[n] == .symlink ? links[n].map(String.init) ?? "" : ""
+      outputs.append(Data("\(stats[n])\n\(link)\n\(sums[n].map(String.init) ?? "")\n".utf8))
+      n += 1
+    }
+    return outputs
+  }
+
+  /// A file name as `sha256sum` prints it after a leading backslash.
+  private static func unescape(_ name: Substring) -> String {
+    var out = ""
+    var iterator = name.makeIterator()
+    while let c = iterator.next() {
+      guard c == "\\" else {
+        out.append(c)
+        continue
+      }
+      switch iterator.next() {
+      case "n": out.append("\n")
+      case "r": out.append("\r")
+      case "\\": out.append("\\")
+      case let other?: out.append("\\"); out.append(other)
+      case nil: out.append("\\")
+      }
+    }
+    return out
   }
 
   /// Parses the output of `script`: `.some(nil)` when absent, nil when the output is not ours.
@@ -63,12 +175,12 @@ public struct FileState: Sendable, Equatable {
       let uid = Int(f[2]), let gid = Int(f[3]), let size = UInt64(f[4])
     else { return nil }
     let type = RemoteFileInfo.FileType(statMode: raw)
-    let content = index <= bytes.count && lines[2].count == 64 ? Data(bytes[min(index, bytes.count)...]) : nil
+    let content = lines[2] == "content" ? Data(bytes[min(index, bytes.count)...]) : nil
+    let sha256 = content.map { Digest.hex("sha256", [UInt8]($0)) } ?? (lines[2].count == 64 ? lines[2] : nil)
     return .some(
       FileState(
         type: type, mode: mode, uid: uid, gid: gid, size: size, owner: f[5], group: f[6],
-        linkTarget: type == .symlink ? lines[1] : nil, sha256: lines[2].count == 64 ? lines[2] : nil,
-        content: content))
+        linkTarget: type == .symlink ? lines[1] : nil, sha256: sha256, content: content))
   }
 
   /// Whether `owner` (a name or a uid) names this file's owner.

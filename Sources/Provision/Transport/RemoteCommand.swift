@@ -19,6 +19,15 @@ public struct RemoteCommand: Sendable, Equatable {
   public var become: Become?
   /// Whether to allocate a pseudo-terminal; it merges stderr into stdout and adds `\r`.
   public var wantsPTY: Bool
+  /// What the command reads, when it is one of the well-known reads that a batch of checks may
+  /// serve together with others of its kind; transports run `shell` as usual.
+  var reads: Reads?
+
+  /// A read whose output a batch can produce for many paths at once.
+  enum Reads: Sendable, Equatable {
+    /// `FileState.script(path, content: false, follow:)`.
+    case fileState(path: String, follow: Bool)
+  }
 
   /// Creates a command from a shell string.
   public init(
@@ -33,6 +42,7 @@ public struct RemoteCommand: Sendable, Equatable {
     self.timeout = timeout
     self.become = become
     self.wantsPTY = wantsPTY
+    reads = nil
   }
 
   /// Creates a command from an argument vector; each argument is quoted for the shell.

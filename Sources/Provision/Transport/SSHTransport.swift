@@ -37,9 +37,22 @@ public final class SSHTransport: Transport {
   }
 
   private func execute(_ command: RemoteCommand, sink: OutputSink?) async throws -> CommandResult {
-    try await submit { continuation in
+    guard TransportTrace.isEnabled else {
+      return try await submit { continuation in
+        ExecOperation(host: host, command: command, sink: sink, continuation: continuation)
+      }
+    }
+    let started = TransportTrace.now()
+    let result = try await submit { continuation in
       ExecOperation(host: host, command: command, sink: sink, continuation: continuation)
     }
+    TransportTrace.record(
+      host,
+      "exec \(command.shell.utf8.count)B in, \(result.stdout.count)B out, status "
+        + "\(result.exitStatus.map(String.init) ?? "none")"
+        + (TransportTrace.includesCommands ? ": \(command.shell)" : ""),
+      since: started)
+    return result
   }
 
   /// Runs the operation `make` builds on the connection's thread; cancelling the task closes
@@ -66,13 +79,7 @@ public final class SSHTransport: Transport {
     if data.count <= Self.streamedUploadLimit {
       // Small files go through the command's stdin: one round trip instead of an SFTP
       // open/write/close and a separate install command.
-      let script = RemoteScripts.installFromStdin(to: path, mode: mode, owner: owner, group: group)
-      let result = try await run(RemoteCommand(script, stdin: data, become: become))
-      if result.exitStatus == 3 && result.stderrText.contains(RemoteScripts.missingDirectoryMarker) {
-        throw TransportError(.channel("cannot upload '\(path)': no such file"), host: host)
-      }
-      guard result.succeeded else { throw CommandFailure.error(result, doing: "install '\(path)'", host: host) }
-      return
+      return try await uploadThroughStdin(data, to: path, mode: mode, owner: owner, group: group, become: become)
     }
     if let become {
       // SFTP runs as the login user, so the file goes to a private staging name first and the

@@ -59,6 +59,19 @@ extension Transport {
     return info
   }
 
+  /// `upload` of a small file in one command: the content on its standard input, installed
+  /// atomically by `RemoteScripts.installFromStdin`.
+  func uploadThroughStdin(
+    _ data: Data, to path: String, mode: UInt16?, owner: String?, group: String?, become: Become?
+  ) async throws {
+    let script = RemoteScripts.installFromStdin(to: path, mode: mode, owner: owner, group: group)
+    let result = try await run(RemoteCommand(script, stdin: data, become: become))
+    if result.exitStatus == 3 && result.stderrText.contains(RemoteScripts.missingDirectoryMarker) {
+      throw TransportError(.channel("cannot upload '\(path)': no such file"), host: host)
+    }
+    guard result.succeeded else { throw CommandFailure.error(result, doing: "install '\(path)'", host: host) }
+  }
+
   /// Runs `command` and hands its output to `output` at the end, for transports that cannot
   /// stream.
   public func run(_ command: RemoteCommand, output: @escaping OutputSink) async throws
