@@ -44,6 +44,7 @@ import Testing
     Case(name: "loops"),
     Case(name: "blocks"),
     Case(name: "handlers"),
+    Case(name: "strategy"),
     Case(name: "role"),
     Case(name: "tags", arguments: ["--tags", "config"]),
     Case(name: "become"),

@@ -13,8 +13,11 @@ final class RecordingReporter: RunReporter {
 
   func playStarted(_ play: Play) {}
   func taskStarted(_ title: String, task: PlaybookTask?, isHandler: Bool) { tasks.append(title) }
+  /// For each result, the header printed last before it.
+  var headers: [String] = []
   func hostFinished(_ result: TaskResult, task: PlaybookTask?) {
     results.append((task?.displayName ?? "Gathering Facts", result))
+    headers.append(tasks.last ?? "")
   }
   func warning(_ message: String) { warnings.append(message) }
   func notice(_ message: String) {}
@@ -118,6 +121,44 @@ final class RecordingReporter: RunReporter {
     #expect(second.stats("h2")?.changed == 0)
     #expect(second.tasks.contains("reload") == false)
     #expect(try self.tree() == tree)
+  }
+
+  /// `strategy: free`: h1's first task waits for a file that h2 writes in its second task,
+  /// which only works when h2 need not wait for h1 to finish the first (with `linear`, h1
+  /// gives up after five seconds and fails). Every result comes under its own task's header.
+  @Test func freeStrategyLetsEachHostGoAtItsOwnPace() async throws {
+    let playbook = try write(
+      "free.yml",
+      """
+      - hosts: all
+        gather_facts: false
+        strategy: free
+        vars:
+          marker: "{{ root }}/marker"
+        tasks:
+          - name: wait for h2
+            shell: for i in $(seq 50); do [ -e '{{ marker }}' ] && exit 0; sleep 0.1; done; exit 1
+            when: inventory_hostname == 'h1'
+          - name: write the marker
+            shell: mkdir -p '{{ root }}' && touch '{{ marker }}'
+            when: inventory_hostname == 'h2'
+          - name: both
+            command: "true"
+            notify: done
+        handlers:
+          - name: done
+            debug: { msg: handled }
+      """)
+    let recording = try await run(playbook)
+    #expect(recording.recap?.exitStatus == 0)
+    #expect(recording.stats("h1") == HostStats(ok: 3, changed: 2, skipped: 1))
+    #expect(recording.stats("h2") == HostStats(ok: 3, changed: 2, skipped: 1))
+    // h2 wrote the marker before h1 finished waiting for it.
+    let order = recording.results.map { "\($0.result.host) \($0.task)" }
+    let wrote = try #require(order.firstIndex(of: "h2 write the marker"))
+    let waited = try #require(order.firstIndex(of: "h1 wait for h2"))
+    #expect(wrote < waited)
+    #expect(zip(recording.results, recording.headers).allSatisfy { $0.0.task == $0.1 }, "\(recording.tasks)")
   }
 
   @Test func checkModeChangesNothingAndPredictsTheRealRun() async throws {

@@ -1,8 +1,9 @@
 import Foundation
 import Inventory
 
-/// Runs playbooks: plays in order, tasks in lockstep across hosts (the linear strategy), up to
-/// `forks` hosts at once, handlers at the end of each section, and a recap at the end.
+/// Runs playbooks: plays in order, tasks in lockstep across hosts (the linear strategy) or each
+/// host at its own pace (`strategy: free`), up to `forks` hosts at once, handlers at the end of
+/// each section, and a recap at the end.
 public final class PlaybookRunner {
   let shared: RunShared
   let reporter: any RunReporter
@@ -15,6 +16,21 @@ public final class PlaybookRunner {
   private var endPlay = false
   /// The running task's name as printed, for the list of failures.
   private var currentTitle = ""
+  /// For one host's runner of a `strategy: free` play: every host of the batch, which
+  /// `meta: end_play` ends.
+  private var freeBatch: [HostState]?
+
+  /// A runner for one host of a `strategy: free` play: the same run and play, its own place in
+  /// the task list.
+  private init(freeHostOf parent: PlaybookRunner, reporter: any RunReporter, batch: [HostState]) {
+    shared = parent.shared
+    self.reporter = reporter
+    startAtTaskPending = parent.startAtTaskPending
+    playHosts = parent.playHosts
+    play = parent.play
+    info = parent.info
+    freeBatch = batch
+  }
 
   public init(inventory: Inventory, options: RunOptions, reporter: any RunReporter) {
     shared = RunShared(inventory: inventory, options: options)
@@ -100,13 +116,11 @@ public final class PlaybookRunner {
       await loadVarsFiles(play, states)
       if !promptVariables(play, states) { break }
       let gather = play.gatherFacts.map { ModuleArguments.boolean($0) ?? true } ?? true
-      if gather { await gatherFacts(states) }
-      await runSection(play.preTasks, states)
-      await flushHandlers(states)
-      await runSection(play.roles.flatMap(\.tasks) + play.tasks, states)
-      await flushHandlers(states)
-      await runSection(play.postTasks, states)
-      await flushHandlers(states)
+      if play.strategy == "free" && states.count > 1 {
+        await runFree(play, states, gather: gather)
+      } else {
+        await runSections(play, states, gather: gather)
+      }
       failedSoFar += states.filter { $0.isFailed || $0.isUnreachable }.count
       if let max = play.maxFailPercentage.flatMap(ModuleArguments.number),
         Double(failedSoFar) / Double(selected.count) * 100 > max
@@ -116,6 +130,46 @@ public final class PlaybookRunner {
       }
       if !states.contains(where: \.isActive) && batches.count > 1 && failedSoFar == selected.count { break }
     }
+  }
+
+  /// Facts, then pre_tasks, roles and tasks, post_tasks, each followed by its handlers.
+  private func runSections(_ play: Play, _ states: [HostState], gather: Bool) async {
+    if gather { await gatherFacts(states) }
+    await runSection(play.preTasks, states)
+    await flushHandlers(states)
+    await runSection(play.roles.flatMap(\.tasks) + play.tasks, states)
+    await flushHandlers(states)
+    await runSection(play.postTasks, states)
+    await flushHandlers(states)
+  }
+
+  /// `strategy: free`: each host goes through the play at its own pace, up to `forks` hosts at
+  /// once, so a slow host holds up no other. Each result is printed under its task's header,
+  /// which is printed again when results of another task came in between. As in Ansible,
+  /// `run_once` then runs on every host, and `meta: end_play` ends the play for all hosts at
+  /// their next task.
+  private func runFree(_ play: Play, _ states: [HostState], gather: Bool) async {
+    let output = FreeOutput(reporter)
+    let subs = states.map {
+      Unchecked(PlaybookRunner(freeHostOf: self, reporter: FreeOutput.Front(output), batch: states), $0)
+    }
+    await withTaskGroup(of: Void.self) { group in
+      var next = 0
+      func start(_ group: inout TaskGroup<Void>) {
+        let sub = subs[next]
+        next += 1
+        group.addTask { await sub.runner.runSections(play, [sub.host], gather: gather) }
+      }
+      while next < min(subs.count, max(1, options.forks)) { start(&group) }
+      while await group.next() != nil {
+        if next < subs.count { start(&group) }
+      }
+    }
+    for sub in subs.map(\.runner) {
+      failures += sub.failures
+      if sub.endPlay { endPlay = true }
+    }
+    if startAtTaskPending { startAtTaskPending = subs.allSatisfy(\.runner.startAtTaskPending) }
   }
 
   /// `serial`: a number, a percentage, or a list of them for growing batches.
@@ -603,7 +657,7 @@ public final class PlaybookRunner {
     case "end_play":
       if !applies.isEmpty {
         endPlay = true
-        for h in all { h.hasEnded = true }
+        for h in freeBatch ?? all { h.hasEnded = true }
       }
     case "end_host":
       for h in applies { h.hasEnded = true }
@@ -647,5 +701,65 @@ extension PlaybookTask {
       name: nil, action: action, actionAsWritten: action, args: [:], keywords: TaskKeywords(), location: play.location,
       argsLocation: play.location, register: nil, loop: nil, loopLookup: nil, loopControl: [:], changedWhen: nil,
       failedWhen: nil, until: nil, retries: nil, delay: nil, notify: [], listen: [], role: nil, isHandler: false)
+  }
+}
+
+/// One host's runner of a free play and its host, handed to the task that runs them.
+private struct Unchecked: @unchecked Sendable {
+  let runner: PlaybookRunner
+  let host: HostState
+  init(_ runner: PlaybookRunner, _ host: HostState) {
+    self.runner = runner
+    self.host = host
+  }
+}
+
+/// The output of a `strategy: free` play, whose hosts run different tasks at once: calls from
+/// the hosts' runners are serialized, and each result comes right after its task's header
+/// (printed again when another task's results came in between), so every reporter reads the
+/// order it expects.
+final class FreeOutput: @unchecked Sendable {
+  private let base: any RunReporter
+  private let lock = NSLock()
+  private var lastHeader: Header?
+
+  struct Header: Equatable {
+    var title: String
+    var location: String?
+    var isHandler: Bool
+    var task: PlaybookTask?
+    static func == (a: Header, b: Header) -> Bool {
+      a.title == b.title && a.location == b.location && a.isHandler == b.isHandler
+    }
+  }
+
+  init(_ base: any RunReporter) { self.base = base }
+
+  func emit(_ result: TaskResult, task: PlaybookTask?, under header: Header?) {
+    lock.withLock {
+      if let header, header != lastHeader {
+        base.taskStarted(header.title, task: header.task, isHandler: header.isHandler)
+        lastHeader = header
+      }
+      base.hostFinished(result, task: task)
+    }
+  }
+
+  func say(_ body: (any RunReporter) -> Void) { lock.withLock { body(base) } }
+
+  /// One host's view: it keeps the header of the task its host is running.
+  final class Front: RunReporter, @unchecked Sendable {
+    let output: FreeOutput
+    private var header: FreeOutput.Header?
+    init(_ output: FreeOutput) { self.output = output }
+
+    func playStarted(_ play: Play) {}
+    func taskStarted(_ title: String, task: PlaybookTask?, isHandler: Bool) {
+      header = Header(title: title, location: task.map { "\($0.location)" }, isHandler: isHandler, task: task)
+    }
+    func hostFinished(_ result: TaskResult, task: PlaybookTask?) { output.emit(result, task: task, under: header) }
+    func warning(_ message: String) { output.say { $0.warning(message) } }
+    func notice(_ message: String) { output.say { $0.notice(message) } }
+    func runFinished(_ recap: RunRecap) {}
   }
 }
