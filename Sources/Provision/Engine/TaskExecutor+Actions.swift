@@ -237,7 +237,13 @@ extension TaskExecutor {
       let name = ShellWords.split(line, comments: false)?.first ?? line
       if let path = locate(name, in: "files", task: task) { given["_source_path"] = .string(path) }
     }
-    let moduleArguments = try ModuleArguments(given, spec: type.arguments, module: task.action)
+    // A check read ahead of this task with the same arguments already checked them.
+    let moduleArguments: ModuleArguments
+    if let hit = host.freshCheck("\(task.location)"), let checked = hit.arguments, hit.given == given {
+      moduleArguments = checked
+    } else {
+      moduleArguments = try ModuleArguments(given, spec: type.arguments, module: task.action)
+    }
     let become = try self.become(task, context: context)
     let transport = connection(task, host: host, context: context)
     return PreparedModule(

@@ -4,6 +4,8 @@ import Inventory
 /// A check read ahead of its task, valid while the host has not changed since.
 struct PrefetchedCheck: @unchecked Sendable {
   var given: OrderedDict
+  /// `given` as checked against the module's arguments, so the task need not check it again.
+  var arguments: ModuleArguments?
   var become: Become?
   var transportHost: String
   var generation: Int
@@ -49,7 +51,7 @@ extension TaskExecutor {
     for ((other, p), result) in zip(checks.dropFirst(), results.dropFirst()) {
       host.storeCheck(
         "\(other.location)",
-        PrefetchedCheck(given: p.given, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
+        PrefetchedCheck(given: p.given, arguments: p.arguments, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
     }
     return host.noteUnchanged(try results[0].get())
   }
@@ -136,7 +138,7 @@ struct ChecksAfterChange {
     for ((task, p), result) in zip(following, results) {
       host.storeCheck(
         "\(task.location)",
-        PrefetchedCheck(given: p.given, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
+        PrefetchedCheck(given: p.given, arguments: p.arguments, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
     }
   }
 }

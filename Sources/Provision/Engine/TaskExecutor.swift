@@ -42,12 +42,6 @@ struct TaskExecutor: Sendable {
     vars["inventory_hostname_short"] = .string(String(host.name.prefix { $0 != "." }))
     vars["group_names"] = .list(host.groups.filter { $0 != "all" && $0 != "ungrouped" }.sorted().map(Value.string))
     vars["playbook_dir"] = .string(play.directory)
-    vars["play_hosts"] = .list(play.batch.map(Value.string))
-    vars["ansible_play_batch"] = .list(play.batch.map(Value.string))
-    // The play's hosts still in it: failed and unreachable ones leave, as in ansible-core.
-    vars["ansible_play_hosts"] = .list(
-      play.hosts.filter { $0 == host.name || self.shared.host($0).isActive }.map(Value.string))
-    vars["ansible_play_hosts_all"] = .list(play.hosts.map(Value.string))
     vars["ansible_play_name"] = .string(play.name)
     vars["ansible_check_mode"] = .bool(options.check)
     vars["ansible_diff_mode"] = .bool(options.diff)
@@ -65,7 +59,22 @@ struct TaskExecutor: Sendable {
       vars["ansible_role_name"] = .string(role.name)
     }
     let shared = self.shared
-    let context = TaskVariables(vars, computed: ["hostvars": { shared.hostvars() }, "groups": { shared.groups() }])
+    // The lists of the play's hosts are made when a task uses them: building them for every
+    // task on every host costs time in the square of the hosts.
+    let (batch, hosts, name) = (play.batch, play.hosts, host.name)
+    for magic in ["play_hosts", "ansible_play_batch", "ansible_play_hosts", "ansible_play_hosts_all"] {
+      _ = vars.removeValue(forKey: magic)
+    }
+    let context = TaskVariables(
+      vars,
+      computed: [
+        "hostvars": { shared.hostvars() }, "groups": { shared.groups() },
+        "play_hosts": { .list(batch.map(Value.string)) },
+        "ansible_play_batch": { .list(batch.map(Value.string)) },
+        // The play's hosts still in it: failed and unreachable ones leave, as in ansible-core.
+        "ansible_play_hosts": { .list(hosts.filter { $0 == name || shared.host($0).isActive }.map(Value.string)) },
+        "ansible_play_hosts_all": { .list(hosts.map(Value.string)) },
+      ])
     var literal = host.registeredNames
     if !facts.isEmpty {
       literal.insert("ansible_facts")
