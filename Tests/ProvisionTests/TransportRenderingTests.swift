@@ -10,14 +10,23 @@ import Testing
       RemoteCommand("echo $A", environment: ["A": "x y", "B": "it's"], workingDirectory: "/srv")
     ).line
     let expected =
-      "env LANG=C.UTF-8 LC_ALL=C.UTF-8 'A=x y' 'B=it'\\''s' "
+      "LANG=C.UTF-8 LC_ALL=C.UTF-8 A='x y' B='it'\\''s' "
       + "/bin/sh -c 'cd /srv || exit 1\necho $A'"
     #expect(line == expected)
   }
 
+  /// Over SSH the login shell runs the line: the assignments go before `exec`, so no `env`
+  /// process starts; a name the shell cannot assign goes through `env`.
+  @Test func trackedLineAssignsBeforeExec() {
+    let rendered = RenderedCommand(RemoteCommand("echo $A", environment: ["A": "1"]), token: "t")
+    #expect(rendered.trackedLine == "echo PROVISION-PID-t=$$ >&2; LANG=C.UTF-8 LC_ALL=C.UTF-8 A=1 exec /bin/sh -c 'echo $A'")
+    let odd = RenderedCommand(RemoteCommand("env", environment: ["A-B": "1"]), token: "t")
+    #expect(odd.trackedLine == "echo PROVISION-PID-t=$$ >&2; exec env LANG=C.UTF-8 LC_ALL=C.UTF-8 A-B=1 /bin/sh -c env")
+  }
+
   @Test func timeoutWrapsTheCommandRemotely() {
     let line = RenderedCommand(RemoteCommand("sleep 9", timeout: 5)).line
-    #expect(line == "env LANG=C.UTF-8 LC_ALL=C.UTF-8 timeout -k 2 6 /bin/sh -c 'sleep 9'")
+    #expect(line == "LANG=C.UTF-8 LC_ALL=C.UTF-8 timeout -k 2 6 /bin/sh -c 'sleep 9'")
   }
 
   @Test func passwordlessBecomeUsesSudoN() {

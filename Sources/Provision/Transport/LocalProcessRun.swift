@@ -11,6 +11,7 @@ import Foundation
 /// Each blocking pipe operation runs on a dispatch queue so that none ties up the cooperative
 /// pool; the continuation is resumed once the process has exited and both pipes are drained.
 final class LocalProcessRun: @unchecked Sendable {
+  /// The rendered command, ending in `exec` of it (`RenderedCommand.execLine`).
   private let line: String
   private let stdin: Data
   private let timeout: Double?
@@ -39,7 +40,7 @@ final class LocalProcessRun: @unchecked Sendable {
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
     // `exec` so that the command itself, not an extra shell, is the process that may be
     // killed by a signal.
-    process.arguments = ["-c", "exec " + line]
+    process.arguments = ["-c", line]
     let input = Pipe()
     let output = Pipe()
     let errors = Pipe()

@@ -38,7 +38,7 @@ public struct LocalTransport: Transport {
         .becomeFailed("a sudo password is not supported for local connections"), host: host,
         detail: "allow passwordless sudo for this user, or connect over SSH")
     }
-    let line = RenderedCommand(command).line
+    let line = RenderedCommand(command).execLine
     let host = host
     return try await withCheckedThrowingContinuation { continuation in
       LocalProcessRun(

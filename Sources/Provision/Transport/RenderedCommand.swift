@@ -3,9 +3,11 @@ import Foundation
 /// A `RemoteCommand` as the single shell line sent to the host, with its sudo markers.
 ///
 /// The line has the shape
-/// `[sudo …] env LANG=C.UTF-8 LC_ALL=C.UTF-8 NAME=value… [timeout -k 2 N] /bin/sh -c 'script'`.
-/// The environment is set with `env` inside sudo, because sudo resets it and sshd drops
-/// `setenv` requests for names not in `AcceptEnv`. The remote `timeout` kills a command that
+/// `LANG=C.UTF-8 LC_ALL=C.UTF-8 NAME=value… [timeout -k 2 N] /bin/sh -c 'script'`, or with
+/// privilege escalation `sudo … env LANG=C.UTF-8 … /bin/sh -c 'script'`: sudo resets the
+/// environment, so `env` sets it inside, and sshd drops `setenv` requests for names not in
+/// `AcceptEnv`. Without sudo the shell's own assignments do it, which saves starting `env` for
+/// every command (a name that is no shell identifier still goes through `env`). The remote `timeout` kills a command that
 /// outlives its time even if the connection is gone; it is one second longer than the local
 /// deadline, so the local side decides and reports `.timeout`.
 struct RenderedCommand: Sendable, Equatable {
@@ -21,13 +23,21 @@ struct RenderedCommand: Sendable, Equatable {
   var becomePassword: String?
   /// The start of the first stderr line of `trackedLine`, which carries the remote PID.
   var pidMarker: String
+  /// The shell assignments that start `line` (empty when it starts with `env` or `sudo`).
+  private var assignments = ""
 
   /// `line` for an SSH login shell, first reporting the shell's PID on stderr.
   ///
   /// sshd starts each command in a new session, and `exec` keeps the PID, so the PID is also
   /// the command's process group: a local timeout or cancellation kills that group over a
   /// second channel. Closing the channel alone leaves a quiet command such as `sleep` running.
-  var trackedLine: String { "echo \(pidMarker)$$ >&2; exec \(line)" }
+  var trackedLine: String { "echo \(pidMarker)$$ >&2; \(execLine)" }
+
+  /// `line` for a shell to replace itself with: `exec` goes after the assignments.
+  var execLine: String {
+    guard !assignments.isEmpty else { return "exec \(line)" }
+    return "\(assignments) exec \(line.dropFirst(assignments.count + 1))"
+  }
 
   /// Renders `command`; `token` makes the sudo markers unique.
   init(_ command: RemoteCommand, token: String = RenderedCommand.randomToken()) {
@@ -36,9 +46,14 @@ struct RenderedCommand: Sendable, Equatable {
     if let directory = command.workingDirectory {
       script = "cd \(ShellQuoting.quote(directory)) || exit 1\n" + script
     }
+    let environment = command.environment.sorted(by: { $0.key < $1.key })
     var words = ["env", "LANG=C.UTF-8", "LC_ALL=C.UTF-8"]
-    for (name, value) in command.environment.sorted(by: { $0.key < $1.key }) {
-      words.append(ShellQuoting.quote("\(name)=\(value)"))
+    if command.become == nil && environment.allSatisfy({ Self.isIdentifier($0.key) }) {
+      words.removeFirst()
+      for (name, value) in environment { words.append(name + "=" + ShellQuoting.quote(value)) }
+      assignments = words.joined(separator: " ")
+    } else {
+      for (name, value) in environment { words.append(ShellQuoting.quote("\(name)=\(value)")) }
     }
     if let timeout = command.timeout {
       words += ["timeout", "-k", "2", Self.seconds(timeout + 1)]
@@ -73,6 +88,12 @@ struct RenderedCommand: Sendable, Equatable {
       }
     }
     self.line = line
+  }
+
+  /// Whether `name` can be assigned by the shell: letters, digits and `_`, not first a digit.
+  static func isIdentifier(_ name: String) -> Bool {
+    guard let first = name.utf8.first, !(48...57).contains(first) else { return false }
+    return name.utf8.allSatisfy { $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
   }
 
   /// A random hex token.
