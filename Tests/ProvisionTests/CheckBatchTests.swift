@@ -85,6 +85,17 @@ import Testing
     #expect(await batch.roundTrips == 3)
   }
 
+  /// Error output that comes before the first frame (a sudo lecture) belongs to no check.
+  @Test func errorOutputBeforeTheFirstFrameBelongsToNone() {
+    let result = CommandResult(
+      stdout: Data("a\n\nB0 0\nb\nB0 3\n".utf8), stderr: Data("lecture\nB0\nwarn\n\nB0\n\nB0\n".utf8),
+      exitStatus: 0, exitSignal: nil)
+    let parts = CheckBatch.split(result, boundary: "B0", count: 2)
+    #expect(parts.map(\.stdoutText) == ["a\n", "b"])
+    #expect(parts.map(\.stderrText) == ["warn\n", ""])
+    #expect(parts.map(\.exitStatus) == [0, 3])
+  }
+
   /// A directory holding every kind of path a state read meets, names hard for a shell and
   /// for `sha256sum`'s output included.
   static func tree() throws -> (root: String, paths: [String]) {

@@ -245,16 +245,15 @@ actor CheckBatch {
     }
   }
 
-  /// One script that runs `commands` in turn, each in its own subshell with its standard error
-  /// kept apart (and its standard input closed, but for a first command that takes it), and frames each one's output, exit status and standard error with `boundary`.
+  /// One script that runs `commands` in turn, each in its own subshell (with its standard
+  /// input closed, but for a first command that takes it), and frames each one's output and
+  /// exit status on standard output, and its error output on standard error, with `boundary`.
+  /// Standard error before the first frame (a sudo lecture) belongs to none of them.
   static func script(_ commands: [String], boundary: String, firstTakesStdin: Bool = false) -> String {
-    // The file for standard error has the boundary's random name, so no mktemp process is
-    // needed; noclobber refuses a file someone put there.
-    var s = "t=\"${TMPDIR:-/tmp}/.provision-\(boundary)\"; set -C; : > \"$t\" || exit 1; set +C; trap 'rm -f \"$t\"' EXIT\n"
+    var s = "printf '\(boundary)\\n' >&2\n"
     for (n, command) in commands.enumerated() {
       let input = n == 0 && firstTakesStdin ? "" : " </dev/null"
-      s += "(\n\(command)\n)\(input) 2>\"$t\"; r=$?; printf '\\n\(boundary) %d\\n' \"$r\"; "
-      s += "if [ -s \"$t\" ]; then cat \"$t\"; fi; printf '\\n\(boundary)\\n'\n"
+      s += "(\n\(command)\n)\(input); r=$?; printf '\\n\(boundary) %d\\n' \"$r\"; printf '\\n\(boundary)\\n' >&2\n"
     }
     return s
   }
@@ -262,8 +261,11 @@ actor CheckBatch {
   /// The results framed by `script`, in order; fewer than `count` when the script stopped early.
   static func split(_ result: CommandResult, boundary: String, count: Int) -> [CommandResult] {
     let out = [UInt8](result.stdout)
+    let err = [UInt8](result.stderr)
     let status = Array("\n\(boundary) ".utf8)
     let end = Array("\n\(boundary)\n".utf8)
+    guard let start = find(Array("\(boundary)\n".utf8), in: err, from: 0) else { return [] }
+    var errPosition = start + boundary.utf8.count + 1
     var parts: [CommandResult] = []
     var position = 0
     while parts.count < count, let s = find(status, in: out, from: position) {
@@ -280,15 +282,14 @@ actor CheckBatch {
         p += 1
       }
       guard p < out.count, out[p] == 10 else { break }
-      p += 1
-      // The standard error block ends at the closing boundary; `p - 1` keeps its leading newline.
-      guard let e = find(end, in: out, from: p - 1) else { break }
-      let stderr = e > p ? Data(out[p..<e]) : Data()
+      guard let e = find(end, in: err, from: errPosition) else { break }
+      let stderr = Data(err[errPosition..<e])
       let exit = Int32(negative ? -code : code)
       // A shell reports death by signal N as 128 + N.
       let signal = exit > 128 && exit < 160 ? signalName(exit - 128) : nil
       parts.append(CommandResult(stdout: stdout, stderr: stderr, exitStatus: signal == nil ? exit : nil, exitSignal: signal))
-      position = e + end.count
+      position = p + 1
+      errPosition = e + end.count
     }
     return parts
   }
