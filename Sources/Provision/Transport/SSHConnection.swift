@@ -393,6 +393,7 @@ final class SSHConnection: @unchecked Sendable {
       pollfd(fd: context.session.socket, events: events, revents: 0),
     ]
     fds += active.compactMap { $0.pollDescriptor() }
+    if !active.isEmpty { SocketConnector.acknowledgeQuickly(context.session.socket) }
     let ready = poll(&fds, nfds_t(fds.count), timeout)
     if ready > 0 && active.isEmpty && fds[1].revents & Int16(POLLHUP | POLLERR) != 0 {
       dropSession()

@@ -48,6 +48,16 @@ enum SocketConnector {
     throw ConnectFailure(message: lastError)
   }
 
+  /// Turns off delayed acknowledgements (Linux's TCP_QUICKACK; the kernel turns them on again
+  /// now and then, so the connection loop calls this before it waits). sshd sends small
+  /// packets without TCP_NODELAY: after the login it sends one (its host keys) and then the
+  /// answer to our channel request, which Nagle's algorithm holds until we acknowledge the
+  /// first, and a delayed acknowledgement takes 40 ms. Every first command paid them.
+  static func acknowledgeQuickly(_ fd: Int32) {
+    var one: Int32 = 1
+    _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
+  }
+
   private static func attempt(_ address: addrinfo, remaining: Duration) -> Result<
     Int32, ConnectFailure
   > {
@@ -58,6 +68,7 @@ enum SocketConnector {
     var one: Int32 = 1
     _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, socklen_t(MemoryLayout<Int32>.size))
+    acknowledgeQuickly(fd)
     if Glibc.connect(fd, address.ai_addr, address.ai_addrlen) == 0 { return .success(fd) }
     guard errno == EINPROGRESS else {
       let failure = ConnectFailure(errno: errno)
