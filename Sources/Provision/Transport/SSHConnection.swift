@@ -42,6 +42,8 @@ final class SSHConnection: @unchecked Sendable {
   private var waiting: [LoopOperation] = []
   private var active: [LoopOperation] = []
   private var nextKeepalive = ContinuousClock.now
+  /// Idle rounds in a row with input queued, for the back-off of `idleWait`.
+  private var idleRounds = 0
 
   init(target: SSHTarget) {
     self.target = target
@@ -183,7 +185,10 @@ final class SSHConnection: @unchecked Sendable {
       admit()
       let progressed = advanceAll(context)
       if self.context == nil { continue }
-      if progressed { continue }
+      if progressed {
+        idleRounds = 0
+        continue
+      }
       if !sendKeepalive(context) { continue }
       idleWait(context)
     }
@@ -370,7 +375,12 @@ final class SSHConnection: @unchecked Sendable {
     let queued = context.sendOwner == nil && active.contains { $0.hasQueuedInput(context) }
     var timeout: Int32
     if queued {
-      timeout = 1
+      // Data may wait inside libssh2 where poll cannot see it: look again soon, but back off
+      // (1, 2, 4 … 16 ms) while nothing moves, such as after a command's end of output while
+      // a loaded host takes its time to send the exit status: 300 connections polling every
+      // millisecond kept both cores busy.
+      timeout = Int32(1 << min(idleRounds, 4))
+      idleRounds += 1
     } else {
       let now = ContinuousClock.now
       var until = nextKeepalive
