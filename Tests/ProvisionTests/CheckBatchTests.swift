@@ -275,7 +275,7 @@ import Testing
     try await _Concurrency.Task.sleep(for: .milliseconds(50))
     var result: CommandResult?
     if let lead {
-      result = try await LeadCommand(batch: batch, base: host).run(lead)
+      result = try await BatchMember(batch: batch, base: host, leads: true).run(lead)
     }
     await batch.noFirst()
     return (result, try await reads.value, host.commands)

@@ -311,15 +311,17 @@ actor CheckBatch {
 }
 
 /// One check's view of a `CheckBatch`: `run` and `stat` (a command) join the batch, the rest
-/// goes straight to the host.
+/// goes straight to the host. A leading member is a change's last step instead: its command
+/// goes first in the batch's first round (`CheckBatch.runFirst`).
 struct BatchMember: Transport {
   let batch: CheckBatch
   let base: any Transport
+  var leads = false
 
   var host: String { base.host }
 
   func run(_ command: RemoteCommand) async throws -> CommandResult {
-    try await batch.run(command)
+    leads ? try await batch.runFirst(command) : try await batch.run(command)
   }
 
   func run(_ command: RemoteCommand, output: @escaping OutputSink) async throws -> CommandResult {
@@ -335,7 +337,7 @@ struct BatchMember: Transport {
   }
 
   func stat(_ path: String, become: Become?) async throws -> RemoteFileInfo? {
-    try await statByScript(path, become: become)
+    leads ? try await base.stat(path, become: become) : try await statByScript(path, become: become)
   }
 
   func close() async {}

@@ -336,7 +336,7 @@ extension TaskExecutor {
       switch step.action {
       case .upload(let data, let path, let mode, let owner, let group):
         if let lead, data.count <= SSHTransport.streamedUploadLimit {
-          try await LeadCommand(batch: lead, base: transport).uploadThroughStdin(
+          try await BatchMember(batch: lead, base: transport, leads: true).uploadThroughStdin(
             data, to: path, mode: mode, owner: owner, group: group, become: become)
         } else {
           try await transport.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
@@ -354,7 +354,7 @@ extension TaskExecutor {
         let command = RemoteCommand(command, stdin: stdin, environment: environment, timeout: timeout, become: become)
         let r: CommandResult
         if let lead {
-          r = try await LeadCommand(batch: lead, base: transport).run(command)
+          r = try await BatchMember(batch: lead, base: transport, leads: true).run(command)
         } else {
           r = try await transport.run(command)
         }

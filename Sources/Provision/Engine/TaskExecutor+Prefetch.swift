@@ -107,7 +107,7 @@ extension TaskExecutor {
 }
 
 /// The checks of the tasks after a change, read in the same command as the change's last step
-/// (through `LeadCommand`), so that a run that changes every task pays one round trip per
+/// (through a leading `BatchMember`), so that a run that changes every task pays one round trip per
 /// task instead of two.
 struct ChecksAfterChange {
   let batch: CheckBatch
@@ -129,7 +129,7 @@ struct ChecksAfterChange {
     work = _Concurrency.Task { await TaskExecutor.checkTogether(modules, batch: batch) }
   }
 
-  /// Lets the checks go if the change sent no command through `LeadCommand`, waits for them,
+  /// Lets the checks go if the change sent no command through its leading `BatchMember`, waits for them,
   /// and keeps their results for their tasks (unless the change failed halfway).
   func finish(storing: Bool) async {
     await batch.noFirst()
@@ -141,37 +141,6 @@ struct ChecksAfterChange {
         PrefetchedCheck(given: p.given, arguments: p.arguments, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
     }
   }
-}
-
-/// A change's last command, sent through `CheckBatch.runFirst` so that the checks after it go
-/// in the same script; everything else goes straight to the host.
-struct LeadCommand: Transport {
-  let batch: CheckBatch
-  let base: any Transport
-
-  var host: String { base.host }
-
-  func run(_ command: RemoteCommand) async throws -> CommandResult {
-    try await batch.runFirst(command)
-  }
-
-  func run(_ command: RemoteCommand, output: @escaping OutputSink) async throws -> CommandResult {
-    try await base.run(command, output: output)
-  }
-
-  func upload(_ data: Data, to path: String, mode: UInt16?, owner: String?, group: String?, become: Become?) async throws {
-    try await base.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
-  }
-
-  func download(_ path: String, become: Become?) async throws -> Data {
-    try await base.download(path, become: become)
-  }
-
-  func stat(_ path: String, become: Become?) async throws -> RemoteFileInfo? {
-    try await base.stat(path, become: become)
-  }
-
-  func close() async {}
 }
 
 extension HostState {
