@@ -161,7 +161,10 @@ extension HostState {
     }
   }
 
+  /// Keeps a check read ahead for its task. A check that failed is not kept: read with others
+  /// it may have failed for them (a batch cut short), and its task checks again on its turn.
   func storeCheck(_ key: String, _ check: PrefetchedCheck) {
+    if case .failure = check.plan { return }
     checksLock.withLock {
       guard check.generation == generation else { return }
       prefetched[key] = check
