@@ -7,9 +7,9 @@ import Foundation
 /// privilege escalation `sudo … env LANG=C.UTF-8 … /bin/sh -c 'script'`: sudo resets the
 /// environment, so `env` sets it inside, and sshd drops `setenv` requests for names not in
 /// `AcceptEnv`. Without sudo the shell's own assignments do it, which saves starting `env` for
-/// every command (a name that is no shell identifier still goes through `env`). The remote `timeout` kills a command that
-/// outlives its time even if the connection is gone; it is one second longer than the local
-/// deadline, so the local side decides and reports `.timeout`.
+/// every command (a name that is no shell identifier still goes through `env`). The remote
+/// `timeout` kills a command that outlives its time even if the connection is gone; it is one
+/// second longer than the local deadline, so the local side decides and reports `.timeout`.
 struct RenderedCommand: Sendable, Equatable {
   /// The line for `exec`.
   var line: String
