@@ -11,7 +11,7 @@ actor CheckBatch {
   private let transport: any Transport
   /// Checks that have not finished.
   private var running: Int
-  private var waiting: [(command: RemoteCommand, continuation: CheckedContinuation<CommandResult, any Error>)] = []
+  private var waiting: [Entry] = []
   /// Round trips made, for tests.
   private(set) var roundTrips = 0
   /// Whether the first round waits for a change's last command (`runFirst`) or word that
@@ -143,78 +143,64 @@ actor CheckBatch {
     }
     if let lead {
       // One script: the change, then every check of the round (all of them can share it).
-      let members = groups.flatMap { $0 }
-      let boundary = UUID().uuidString.replacingOccurrences(of: "-", with: "")
-      var combined = RemoteCommand(
-        script([lead.command.shell] + members.map { units[$0].command.shell }, boundary: boundary, firstTakesStdin: true),
-        become: lead.command.become)
-      combined.stdin = lead.command.stdin
-      do {
-        let result = try await transport.run(combined)
-        let parts = split(result, boundary: boundary, count: members.count + 1)
-        guard let part = parts.first else {
-          throw TransportError(
-            .channel("the command stopped early (exit \(result.exitStatus.map(String.init) ?? "none"))"),
-            host: transport.host, detail: String(result.stderrText.suffix(300)))
-        }
-        lead.continuation.resume(returning: part)
-        for (n, u) in members.enumerated() {
-          let answer: Result<CommandResult, any Error> =
-            n + 1 < parts.count
-            ? .success(parts[n + 1])
-            : .failure(TransportError(.channel("the batch of checks stopped before this one"), host: transport.host))
-          await deliver(answer, to: units[u], of: round, over: transport)
-        }
-      } catch {
-        lead.continuation.resume(throwing: error)
-        for u in members { await deliver(.failure(error), to: units[u], of: round, over: transport) }
-      }
-      return
+      return await runTogether(groups.flatMap { $0 }.map { units[$0] }, after: lead, of: round, over: transport)
     }
     await withTaskGroup(of: Void.self) { group in
       for members in groups {
         group.addTask {
-          if members.count == 1 {
-            let unit = units[members[0]]
-            do {
-              await deliver(.success(try await transport.run(unit.command)), to: unit, of: round, over: transport)
-            } catch {
-              await deliver(.failure(error), to: unit, of: round, over: transport)
-            }
-            return
+          guard members.count == 1 else {
+            return await runTogether(members.map { units[$0] }, of: round, over: transport)
           }
-          let boundary = UUID().uuidString.replacingOccurrences(of: "-", with: "")
-          let combined = RemoteCommand(
-            script(members.map { units[$0].command.shell }, boundary: boundary), become: units[members[0]].command.become)
+          let unit = units[members[0]]
           do {
-            let result = try await transport.run(combined)
-            let parts = split(result, boundary: boundary, count: members.count)
-            for (n, u) in members.enumerated() {
-              if n < parts.count {
-                await deliver(.success(parts[n]), to: units[u], of: round, over: transport)
-              } else {
-                await deliver(
-                  .failure(
-                    TransportError(
-                      .channel("the batch of checks stopped before this one (exit \(result.exitStatus.map(String.init) ?? "none"))"),
-                      host: transport.host, detail: String(result.stderrText.suffix(300)))),
-                  to: units[u], of: round, over: transport)
-              }
-            }
+            await deliver(.success(try await transport.run(unit.command)), to: unit, of: round, over: transport)
           } catch {
-            for u in members { await deliver(.failure(error), to: units[u], of: round, over: transport) }
+            await deliver(.failure(error), to: unit, of: round, over: transport)
           }
         }
       }
     }
   }
 
+  /// Runs `units` as one script, after `lead` (which keeps its standard input) when given, and
+  /// answers each from its framed part of the output.
+  private static func runTogether(_ units: [Unit], after lead: Entry? = nil, of round: [Entry], over transport: any Transport) async {
+    let boundary = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+    let shells = (lead.map { [$0.command.shell] } ?? []) + units.map(\.command.shell)
+    var combined = RemoteCommand(
+      script(shells, boundary: boundary, firstTakesStdin: lead != nil), become: lead?.command.become ?? units[0].command.become)
+    combined.stdin = lead?.command.stdin ?? Data()
+    do {
+      let result = try await transport.run(combined)
+      var parts = split(result, boundary: boundary, count: shells.count)[...]
+      if let lead {
+        guard let part = parts.popFirst() else {
+          throw TransportError(
+            .channel("the command stopped early (exit \(result.exitStatus.map(String.init) ?? "none"))"),
+            host: transport.host, detail: String(result.stderrText.suffix(300)))
+        }
+        lead.continuation.resume(returning: part)
+      }
+      for (n, unit) in units.enumerated() {
+        let answer: Result<CommandResult, any Error> =
+          n < parts.count
+          ? .success(parts[parts.startIndex + n])
+          : .failure(
+            TransportError(
+              .channel("the batch of checks stopped before this one (exit \(result.exitStatus.map(String.init) ?? "none"))"),
+              host: transport.host, detail: String(result.stderrText.suffix(300))))
+        await deliver(answer, to: unit, of: round, over: transport)
+      }
+    } catch {
+      lead?.continuation.resume(throwing: error)
+      for unit in units { await deliver(.failure(error), to: unit, of: round, over: transport) }
+    }
+  }
+
   /// Answers the checks behind `unit`. A combined state read that did not come back whole (a
   /// file changed while it ran) sends each check's own command instead.
   private static func deliver(
-    _ result: Result<CommandResult, any Error>, to unit: Unit,
-    of round: [(command: RemoteCommand, continuation: CheckedContinuation<CommandResult, any Error>)],
-    over transport: any Transport
+    _ result: Result<CommandResult, any Error>, to unit: Unit, of round: [Entry], over transport: any Transport
   ) async {
     guard let paths = unit.paths else {
       for i in unit.entries { round[i].continuation.resume(with: result) }
