@@ -396,8 +396,7 @@ extension TaskExecutor {
           if step.reportsOutput {
             outcome.result["msg"] = r.exitSignal.map { .string("killed by signal \($0)") } ?? "non-zero return code"
           } else {
-            let detail = r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-            outcome.result["msg"] = .string("\(step.summary) failed (rc=\(r.exitStatus.map(String.init) ?? "none")): \(detail)")
+            outcome.result["msg"] = .string(Step.failure(step.summary, r))
           }
           return outcome
         }

@@ -12,13 +12,16 @@ extension Step {
     let summary = summary
     step.interpret = { output in
       guard output.succeeded else {
-        let detail = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-        return StepOutcome(
-          result: [:], changed: false,
-          failure: "\(summary) failed (rc=\(output.exitStatus.map(String.init) ?? "none")): \(detail)")
+        return StepOutcome(result: [:], changed: false, failure: Step.failure(summary, output))
       }
       return StepOutcome(result: read(output.stdoutText), changed: true)
     }
     return step
+  }
+
+  /// How a step whose command failed is reported: `SUMMARY failed (rc=N): STDERR`.
+  static func failure(_ summary: String, _ output: CommandResult) -> String {
+    let detail = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+    return "\(summary) failed (rc=\(output.exitStatus.map(String.init) ?? "none")): \(detail)"
   }
 }
