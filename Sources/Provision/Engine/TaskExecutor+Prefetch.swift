@@ -10,6 +10,16 @@ struct PrefetchedCheck: @unchecked Sendable {
   var transportHost: String
   var generation: Int
   var plan: Result<Plan, any Error>
+
+  /// The check of `prepared`, read while the host was at `generation`.
+  init(_ prepared: TaskExecutor.PreparedModule, generation: Int, plan: Result<Plan, any Error>) {
+    given = prepared.given
+    arguments = prepared.arguments
+    become = prepared.become
+    transportHost = prepared.transport.host
+    self.generation = generation
+    self.plan = plan
+  }
 }
 
 extension TaskExecutor {
@@ -49,9 +59,7 @@ extension TaskExecutor {
     let generation = host.checkGeneration
     let results = await Self.checkTogether(checks.map(\.1), transport: prepared.transport)
     for ((other, p), result) in zip(checks.dropFirst(), results.dropFirst()) {
-      host.storeCheck(
-        "\(other.location)",
-        PrefetchedCheck(given: p.given, arguments: p.arguments, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
+      host.storeCheck("\(other.location)", PrefetchedCheck(p, generation: generation, plan: result))
     }
     return host.noteUnchanged(try results[0].get())
   }
@@ -107,8 +115,8 @@ extension TaskExecutor {
 }
 
 /// The checks of the tasks after a change, read in the same command as the change's last step
-/// (through a leading `BatchMember`), so that a run that changes every task pays one round trip per
-/// task instead of two.
+/// (through a leading `BatchMember`), so that a run that changes every task pays one round
+/// trip per task instead of two.
 struct ChecksAfterChange {
   let batch: CheckBatch
   private let following: [(PlaybookTask, TaskExecutor.PreparedModule)]
@@ -129,16 +137,14 @@ struct ChecksAfterChange {
     work = _Concurrency.Task { await TaskExecutor.checkTogether(modules, batch: batch) }
   }
 
-  /// Lets the checks go if the change sent no command through its leading `BatchMember`, waits for them,
-  /// and keeps their results for their tasks (unless the change failed halfway).
+  /// Lets the checks go if the change sent no command through its leading `BatchMember`, waits
+  /// for them, and keeps their results for their tasks (unless the change failed halfway).
   func finish(storing: Bool) async {
     await batch.noFirst()
     let results = await work.value
     guard storing else { return }
     for ((task, p), result) in zip(following, results) {
-      host.storeCheck(
-        "\(task.location)",
-        PrefetchedCheck(given: p.given, arguments: p.arguments, become: p.become, transportHost: p.transport.host, generation: generation, plan: result))
+      host.storeCheck("\(task.location)", PrefetchedCheck(p, generation: generation, plan: result))
     }
   }
 }
