@@ -725,11 +725,10 @@ final class FreeOutput: @unchecked Sendable {
 
   struct Header: Equatable {
     var title: String
-    var location: String?
-    var isHandler: Bool
     var task: PlaybookTask?
+    var isHandler: Bool
     static func == (a: Header, b: Header) -> Bool {
-      a.title == b.title && a.location == b.location && a.isHandler == b.isHandler
+      a.title == b.title && a.task?.location == b.task?.location && a.isHandler == b.isHandler
     }
   }
 
@@ -755,7 +754,7 @@ final class FreeOutput: @unchecked Sendable {
 
     func playStarted(_ play: Play) {}
     func taskStarted(_ title: String, task: PlaybookTask?, isHandler: Bool) {
-      header = Header(title: title, location: task.map { "\($0.location)" }, isHandler: isHandler, task: task)
+      header = Header(title: title, task: task, isHandler: isHandler)
     }
     func hostFinished(_ result: TaskResult, task: PlaybookTask?) { output.emit(result, task: task, under: header) }
     func warning(_ message: String) { output.say { $0.warning(message) } }

@@ -42,8 +42,9 @@ public struct FileState: Sendable, Equatable {
   }
 
   /// The shell script behind `read`: `absent`, or a stat line, the link target line (empty
-  /// when following links), then the checksum line, or for `content` the line `content` and the content (whose checksum the
-  /// controller computes, which saves two processes on the host).
+  /// when following links), then the checksum line, or for `content` the line `content` and
+  /// the content (whose checksum the controller computes, which saves two processes on the
+  /// host).
   public static func script(_ path: String, content: Bool, follow: Bool = false) -> String {
     let l = follow ? "-L " : ""
     let regular = follow ? "[ -f \"$p\" ]" : "[ -f \"$p\" ] && [ ! -L \"$p\" ]"

@@ -13,9 +13,9 @@ import Inventory
 /// `/proc/net/tcp`; `drained` counts connections in `/proc/net/tcp`. `search_regex` is matched
 /// per line with `grep -P` (`grep -E` where grep has no `-P`); `match_groups` and
 /// `match_groupdict` come from matching the first matching line of a file again on the
-/// controller with Python's semantics (for a port, Ansible leaves them empty). Timeouts fail with Ansible's messages (`Timeout when waiting for
-/// 127.0.0.1:8080`); the result has `elapsed`, `state`, `port`, `path`, `search_regex`,
-/// `match_groups`, `match_groupdict`.
+/// controller with Python's semantics (for a port, Ansible leaves them empty). Timeouts fail
+/// with Ansible's messages (`Timeout when waiting for 127.0.0.1:8080`); the result has
+/// `elapsed`, `state`, `port`, `path`, `search_regex`, `match_groups`, `match_groupdict`.
 ///
 /// ```yaml
 /// - wait_for: { port: 9345, timeout: 600 }

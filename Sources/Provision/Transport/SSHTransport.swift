@@ -37,12 +37,7 @@ public final class SSHTransport: Transport {
   }
 
   private func execute(_ command: RemoteCommand, sink: OutputSink?) async throws -> CommandResult {
-    guard TransportTrace.isEnabled else {
-      return try await submit { continuation in
-        ExecOperation(host: host, command: command, sink: sink, continuation: continuation)
-      }
-    }
-    let started = TransportTrace.now()
+    let started = TransportTrace.isEnabled ? TransportTrace.now() : 0
     let result = try await submit { continuation in
       ExecOperation(host: host, command: command, sink: sink, continuation: continuation)
     }
