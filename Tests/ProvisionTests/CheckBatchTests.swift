@@ -27,6 +27,24 @@ import Testing
     func close() async {}
   }
 
+  /// Sends `commands` as so many checks of one batch on `host`, each once, and returns their
+  /// results in order.
+  static func together(_ commands: [RemoteCommand], on host: Counting) async throws -> [CommandResult] {
+    let batch = CheckBatch(transport: host, checks: commands.count)
+    return try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
+      for (i, c) in commands.enumerated() {
+        group.addTask {
+          let r = try await batch.member().run(c)
+          await batch.finished()
+          return (i, r)
+        }
+      }
+      var out = [CommandResult?](repeating: nil, count: commands.count)
+      for try await (i, r) in group { out[i] = r }
+      return out.map { $0! }
+    }
+  }
+
   @Test func resultsAreThoseOfSeparateCommands() async throws {
     let commands = [
       "printf 'no newline'",
@@ -36,19 +54,7 @@ import Testing
       "cat; echo read-nothing",
     ]
     let host = Counting()
-    let batch = CheckBatch(transport: host, checks: commands.count)
-    let together = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
-      for (i, c) in commands.enumerated() {
-        group.addTask {
-          let r = try await batch.member().run(RemoteCommand(c))
-          await batch.finished()
-          return (i, r)
-        }
-      }
-      var out = [CommandResult?](repeating: nil, count: commands.count)
-      for try await (i, r) in group { out[i] = r }
-      return out.map { $0! }
-    }
+    let together = try await Self.together(commands.map { RemoteCommand($0) }, on: host)
     #expect(host.commands == 1)
     for (c, r) in zip(commands, together) {
       let alone = try await LocalTransport().run(RemoteCommand(c, stdin: Data()))
@@ -122,24 +128,8 @@ import Testing
     // stat -L fails on a dangling link: that case is the fallback's (next test).
     let paths = follow ? all.filter { !$0.hasSuffix("/dangling") } : all
     let host = Counting()
-    let batch = CheckBatch(transport: host, checks: paths.count + 1)
-    let together = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
-      for (i, path) in paths.enumerated() {
-        group.addTask {
-          let r = try await batch.member().run(FileState.command(path, content: false, follow: follow, become: nil))
-          await batch.finished()
-          return (i, r)
-        }
-      }
-      group.addTask {
-        let r = try await batch.member().run(RemoteCommand("echo other"))
-        await batch.finished()
-        return (paths.count, r)
-      }
-      var out = [CommandResult?](repeating: nil, count: paths.count + 1)
-      for try await (i, r) in group { out[i] = r }
-      return out.map { $0! }
-    }
+    let together = try await Self.together(
+      paths.map { FileState.command($0, content: false, follow: follow, become: nil) } + [RemoteCommand("echo other")], on: host)
     #expect(host.commands == 1)
     #expect(together[paths.count].stdoutText == "other\n")
     for (path, r) in zip(paths, together) {
@@ -157,19 +147,7 @@ import Testing
     let (root, paths) = try Self.tree()
     defer { try? FileManager.default.removeItem(atPath: root) }
     let host = Counting()
-    let batch = CheckBatch(transport: host, checks: paths.count)
-    let together = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
-      for (i, path) in paths.enumerated() {
-        group.addTask {
-          let r = try await batch.member().run(FileState.command(path, content: false, follow: true, become: nil))
-          await batch.finished()
-          return (i, r)
-        }
-      }
-      var out = [CommandResult?](repeating: nil, count: paths.count)
-      for try await (i, r) in group { out[i] = r }
-      return out.map { $0! }
-    }
+    let together = try await Self.together(paths.map { FileState.command($0, content: false, follow: true, become: nil) }, on: host)
     #expect(host.commands == 1 + paths.count)
     for (path, r) in zip(paths, together) {
       let alone = try await LocalTransport().run(RemoteCommand(FileState.script(path, content: false, follow: true)))
@@ -197,19 +175,9 @@ import Testing
   @Test func missingPathsAreReadTogether() async throws {
     let host = Counting()
     let root = "/nonexistent-\(UUID().uuidString)"
-    let batch = CheckBatch(transport: host, checks: 3)
-    let states = try await withThrowingTaskGroup(of: FileState??.self) { group in
-      for name in ["a", "b", "c"] {
-        group.addTask {
-          let r = try await batch.member().run(FileState.command(root + "/" + name, content: false, follow: false, become: nil))
-          await batch.finished()
-          return FileState.parse(r.stdout)
-        }
-      }
-      var all: [FileState??] = []
-      for try await r in group { all.append(r) }
-      return all
-    }
+    let states = try await Self.together(
+      ["a", "b", "c"].map { FileState.command(root + "/" + $0, content: false, follow: false, become: nil) }, on: host
+    ).map { FileState.parse($0.stdout) }
     #expect(host.commands == 1)
     #expect(states.count == 3 && states.allSatisfy { $0 != nil && $0! == nil })
   }
@@ -229,20 +197,8 @@ import Testing
   /// Checks that send the same read in one round (three edits of one file) share one read.
   @Test func sameReadsAreSentOnce() async throws {
     let host = Counting()
-    let batch = CheckBatch(transport: host, checks: 4)
     let command = RemoteCommand("echo $$; cat /proc/sys/kernel/random/uuid")
-    let results = try await withThrowingTaskGroup(of: String.self) { group in
-      for i in 0..<4 {
-        group.addTask {
-          let r = try await batch.member().run(i == 3 ? RemoteCommand("echo other") : command)
-          await batch.finished()
-          return r.stdoutText
-        }
-      }
-      var all: [String] = []
-      for try await r in group { all.append(r) }
-      return all
-    }
+    let results = try await Self.together([command, command, command, RemoteCommand("echo other")], on: host).map(\.stdoutText)
     #expect(host.commands == 1)
     let shared = results.filter { $0 != "other\n" }
     #expect(shared.count == 3 && Set(shared).count == 1)
