@@ -1,12 +1,8 @@
 import Foundation
 import Inventory
 
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
-
-/// One HTTP request as `uri` and `get_url` describe it, made with `curl` on a host or with
-/// URLSession on the controller.
+/// One HTTP request as `uri` and `get_url` describe it, made with `curl` on a host or on the
+/// controller.
 ///
 /// With curl, everything secret or long (URL, headers, credentials) goes in a curl config file
 /// read from standard input, never on the command line, where `ps` would show it.
@@ -219,44 +215,6 @@ struct HTTPRequest: Sendable, Equatable {
     let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     return days[Int(parts.tm_wday)] + String(format: ", %02d ", parts.tm_mday) + months[Int(parts.tm_mon)]
       + String(format: " %04d %02d:%02d:%02d GMT", parts.tm_year + 1900, parts.tm_hour, parts.tm_min, parts.tm_sec)
-  }
-
-  /// Makes the request from the controller with URLSession (redirects are followed).
-  func perform() async -> HTTPResponse {
-    guard let target = URL(string: url), target.scheme != nil else {
-      return HTTPResponse(status: -1, url: url, error: "unknown url type: '\(url)'")
-    }
-    var request = URLRequest(url: target, timeoutInterval: timeout)
-    request.httpMethod = method
-    request.httpBody = body
-    for header in headers { request.addValue(header.value, forHTTPHeaderField: header.name) }
-    if let username {
-      let token = Data((username + ":" + (password ?? "")).utf8).base64EncodedString()
-      request.setValue("Basic " + token, forHTTPHeaderField: "Authorization")
-    }
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = timeout
-    // No cache of its own: a 304 to `If-Modified-Since` reaches the module as it is.
-    configuration.urlCache = nil
-    configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-    let session = URLSession(configuration: configuration)
-    defer { session.finishTasksAndInvalidate() }
-    do {
-      let (data, response) = try await session.data(for: request)
-      guard let http = response as? HTTPURLResponse else {
-        return HTTPResponse(status: -1, url: url, error: "not an HTTP response")
-      }
-      var result = HTTPResponse(status: http.statusCode, body: data)
-      result.url = http.url?.absoluteString ?? url
-      result.reason = HTTPURLResponse.localizedString(forStatusCode: http.statusCode).capitalized
-      for (name, value) in http.allHeaderFields {
-        result.headers.append(Header(name: "\(name)", value: "\(value)"))
-      }
-      return result
-    } catch {
-      let message = (error as NSError).userInfo[NSLocalizedDescriptionKey] as? String ?? "\(error)"
-      return HTTPResponse(status: -1, url: url, error: message)
-    }
   }
 }
 
