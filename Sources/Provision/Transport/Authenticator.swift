@@ -5,20 +5,12 @@ import Foundation
 ///
 /// Runs in blocking mode during connection setup, after the host key was verified.
 enum Authenticator {
-  /// Tries ssh-agent identities, then key files, then the password.
+  /// Tries ssh-agent identities, then key files, then the password if the server takes one.
   ///
   /// - Throws: `TransportError` with `.authFailed` listing what was tried, and a hint when an RSA
   ///   key was among them.
   static func authenticate(_ session: SSHSession, target: SSHTarget) throws(TransportError) {
     let user = target.user
-    guard let methods = session.authMethods(user: user) else {
-      if session.isAuthenticated { return }
-      let error = session.lastError
-      if LibSSH2.isSessionFatal(error.code) {
-        throw TransportError(.unreachable(error.message), host: target.name)
-      }
-      throw TransportError(.authFailed([]), host: target.name, detail: error.message)
-    }
     var tried: [String] = []
     var notes: [String] = []
     var triedRSA = false
@@ -31,11 +23,29 @@ enum Authenticator {
       return false
     }
 
-    if methods.contains("publickey") {
+    /// The methods the server takes; nil once authenticated (a server may take "none").
+    func serverMethods() throws(TransportError) -> [String]? {
+      if let methods = session.authMethods(user: user) { return methods }
+      if session.isAuthenticated { return nil }
+      let error = session.lastError
+      if LibSSH2.isSessionFatal(error.code) {
+        throw TransportError(.unreachable(error.message), host: target.name)
+      }
+      throw TransportError(.authFailed(tried), host: target.name, detail: error.message)
+    }
+
+    // Without a password, keys are all there is to try: they go first, without asking the
+    // server which methods it takes, since OpenSSH 8.x to 9.4 answer that question ("none")
+    // only after the 5-9 ms that delay a failed attempt. With a password, ask first, as
+    // OpenSSH's client does, so that keys a server refuses do not use up its MaxAuthTries.
+    var offered: [String]?
+    if target.password != nil {
+      guard let methods = try serverMethods() else { return }
+      offered = methods
+    }
+    if offered?.contains("publickey") ?? true {
       let socket = target.agentSocket ?? ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
-      if target.useAgent, let socket, !socket.isEmpty,
-        let agent = SSHAgent(session: session, socketPath: socket)
-      {
+      if target.useAgent, let socket, !socket.isEmpty, let agent = SSHAgent(session: session, socketPath: socket) {
         for identity in agent.identities() {
           tried.append("publickey (agent: \(identity.comment))")
           if identity.keyType == "ssh-rsa" { triedRSA = true }
@@ -49,8 +59,7 @@ enum Authenticator {
         }
         tried.append("publickey (\(file))")
         if KeyFile.keyType(privateKeyAt: file) == "ssh-rsa" { triedRSA = true }
-        let code = session.authenticate(
-          user: user, privateKeyFile: file, passphrase: target.passphrase)
+        let code = session.authenticate(user: user, privateKeyFile: file, passphrase: target.passphrase)
         if try check(code) { return }
         if code == LIBSSH2_ERROR_FILE {
           notes.append(
@@ -59,6 +68,13 @@ enum Authenticator {
               : "cannot read '\(file)': wrong passphrase or unsupported key format")
         }
       }
+    }
+    let methods: [String]
+    if let offered {
+      methods = offered
+    } else {
+      guard let asked = try serverMethods() else { return }
+      methods = asked
     }
     if methods.contains("password"), let password = target.password {
       tried.append("password")
@@ -69,7 +85,7 @@ enum Authenticator {
         "libssh2 1.10 signs RSA keys only with SHA-1 (ssh-rsa), which OpenSSH 8.8 and later"
           + " refuse; use an ed25519 key (ssh-keygen -t ed25519)")
     }
-    if tried.isEmpty {
+    if tried.isEmpty || !methods.contains("publickey") {
       notes.append("the server offers \(methods.joined(separator: ", "))")
     }
     throw TransportError(
