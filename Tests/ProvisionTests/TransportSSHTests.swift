@@ -173,6 +173,37 @@ import Testing
     #expect(unresolved?.description.contains("cannot resolve") == true)
   }
 
+  /// A connection started ahead that fails fails the calls made while it was being made with
+  /// its error, instead of their making a second attempt (a second wait for a silent host); a
+  /// later call tries again. The listener never accepts: its queue counts the attempts.
+  @Test func callsMadeWhileConnectingAheadShareItsFailure() async throws {
+    let listener = LoopbackSSHD.silentListener()
+    defer { close(listener.fd) }
+    var silent = try server.target()
+    silent.port = listener.port
+    silent.handshakeTimeout = 1
+    let ssh = SSHTransport(target: silent)
+    ssh.connectAhead()
+    ssh.connectAhead()
+    // The call comes while the connection is being made (its handshake waits a second).
+    try await Task.sleep(for: .milliseconds(300))
+    let first = await expectTransportError { _ = try await ssh.run("true") }
+    #expect(first?.kind == .timeout)
+    func attempts() -> Int {
+      _ = fcntl(listener.fd, F_SETFL, fcntl(listener.fd, F_GETFL) | O_NONBLOCK)
+      var count = 0
+      while case let fd = accept(listener.fd, nil, nil), fd >= 0 {
+        close(fd)
+        count += 1
+      }
+      return count
+    }
+    #expect(attempts() == 1)
+    let later = await expectTransportError { _ = try await ssh.run("true") }
+    #expect(later?.kind == .timeout)
+    #expect(attempts() == 1)
+  }
+
   @Test func acceptNewWritesTheKeyOnceUnderConcurrency() async throws {
     let path = server.directory.appendingPathComponent("kh_new_\(UUID().uuidString.prefix(6))/kh")
       .path

@@ -49,8 +49,10 @@ extension TaskExecutor {
       }
     }
     // Only a task that runs on its own host reads ahead: a delegated one's checks run elsewhere.
-    let following =
-      task.loop == nil && prepared.transport.host == host.name ? ahead(of: task, on: host, limit: host.lookaheadBudget) : []
+    // The host's first connection is made while the following tasks are rendered.
+    let readsAhead = task.loop == nil && prepared.transport.host == host.name && host.lookaheadBudget > 0
+    if readsAhead { prepared.transport.connectAhead() }
+    let following = readsAhead ? ahead(of: task, on: host, limit: host.lookaheadBudget) : []
     guard !following.isEmpty else {
       let plan = try await prepared.type.planTask(prepared.arguments, on: HostProbe(transport: prepared.transport, become: prepared.become))
       return host.noteUnchanged(plan)

@@ -34,6 +34,7 @@ final class SSHConnection: @unchecked Sendable {
   private var isRunning = false
   private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
   private var wantsShutdown = false
+  private var connectedAhead = false
   private let wakeRead: Int32
   private let wakeWrite: Int32
 
@@ -83,6 +84,16 @@ final class SSHConnection: @unchecked Sendable {
     } else {
       wake()
     }
+  }
+
+  /// Starts connecting without an operation to run, once per connection: later calls find it
+  /// connected (or reconnecting for the operations that need it).
+  func connectAhead() {
+    let first = lock.withLock {
+      defer { connectedAhead = true }
+      return !connectedAhead
+    }
+    if first { submit(ConnectAhead()) }
   }
 
   /// Opens a stream to `host:port` through this connection's session, for another session.
@@ -215,7 +226,13 @@ final class SSHConnection: @unchecked Sendable {
       context = LoopContext(session: session)
       nextKeepalive = .now
     } catch {
-      for operation in waiting { operation.abandon(error) }
+      // What was submitted while connecting fails with the same error instead of waiting
+      // through a second attempt.
+      let late = lock.withLock {
+        defer { submitted.removeAll() }
+        return submitted
+      }
+      for operation in waiting + late { operation.abandon(error) }
       waiting.removeAll()
     }
   }
@@ -434,4 +451,9 @@ private final class StreamOutcome: @unchecked Sendable {
     }
     return lock.withLock { error }
   }
+}
+
+/// Makes the loop connect and is done once connected: `SSHTransport.connectAhead`.
+final class ConnectAhead: LoopOperation, @unchecked Sendable {
+  override var usesChannelSlot: Bool { false }
 }

@@ -26,6 +26,10 @@ public final class SSHTransport: Transport {
 
   public var host: String { target.name }
 
+  public func connectAhead() {
+    connection.connectAhead()
+  }
+
   public func run(_ command: RemoteCommand) async throws -> CommandResult {
     try await execute(command, sink: nil)
   }

@@ -44,9 +44,17 @@ public protocol Transport: Sendable {
 
   /// Closes connections; later calls reconnect.
   func close() async
+
+  /// Starts connecting, if not connected yet, without waiting: for a caller that knows it will
+  /// run something soon and has other work to do first. A failure is not reported here: the
+  /// calls made meanwhile fail with it, later ones try again.
+  func connectAhead()
 }
 
 extension Transport {
+  /// Nothing to start for a transport without a connection.
+  public func connectAhead() {}
+
   /// `stat` through `RemoteScripts.stat`, one command: what transports without a cheaper way
   /// (and the batch of read-ahead checks) do.
   func statByScript(_ path: String, become: Become?) async throws -> RemoteFileInfo? {
