@@ -121,18 +121,21 @@ import Testing
   }
 
   /// Several state reads in one round become one script with one `stat` and one `sha256sum`,
-  /// and each check gets the output its own script gives.
-  @Test(arguments: [false, true]) func stateReadsAreCombined(follow: Bool) async throws {
+  /// and each check gets the output its own script gives: reads that follow links, reads that
+  /// do not, and both mixed in one round (nil: every other read follows).
+  @Test(arguments: [false, true, nil] as [Bool?]) func stateReadsAreCombined(follow: Bool?) async throws {
     let (root, all) = try Self.tree()
     defer { try? FileManager.default.removeItem(atPath: root) }
     // stat -L fails on a dangling link: that case is the fallback's (next test).
-    let paths = follow ? all.filter { !$0.hasSuffix("/dangling") } : all
+    let paths = follow == true ? all.filter { !$0.hasSuffix("/dangling") } : all
+    let follows = paths.indices.map { follow ?? (paths[$0].hasSuffix("/dangling") ? false : $0 % 2 == 0) }
     let host = Counting()
     let together = try await Self.together(
-      paths.map { FileState.command($0, content: false, follow: follow, become: nil) } + [RemoteCommand("echo other")], on: host)
+      zip(paths, follows).map { FileState.command($0, content: false, follow: $1, become: nil) } + [RemoteCommand("echo other")],
+      on: host)
     #expect(host.commands == 1)
     #expect(together[paths.count].stdoutText == "other\n")
-    for (path, r) in zip(paths, together) {
+    for (path, (r, follow)) in zip(paths, zip(together, follows)) {
       let alone = try await LocalTransport().run(RemoteCommand(FileState.script(path, content: false, follow: follow)))
       #expect(r.stdout == alone.stdout, "\(path)")
       #expect(r.exitStatus == 0 && alone.exitStatus == 0, "\(path)")
@@ -162,13 +165,18 @@ import Testing
   @Test func combinedOutputOutOfStepIsRefused() throws {
     let hash = String(repeating: "a", count: 64)
     let good = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 1 root root\n=\n\(hash)  /a\n\(hash)  /b\n"
-    #expect(FileState.split(Data(good.utf8), paths: ["/a", "/b"], follow: true)?.count == 2)
+    #expect(FileState.split(Data(good.utf8), reads: [("/a", true), ("/b", true)])?.count == 2)
     let swapped = good.replacingOccurrences(of: "/a\n\(hash)  /b", with: "/b\n\(hash)  /a")
-    #expect(FileState.split(Data(swapped.utf8), paths: ["/a", "/b"], follow: true) == nil)
+    #expect(FileState.split(Data(swapped.utf8), reads: [("/a", true), ("/b", true)]) == nil)
     let missing = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 1 root root\n=\n\(hash)  /a\n"
-    #expect(FileState.split(Data(missing.utf8), paths: ["/a", "/b"], follow: true) == nil)
-    #expect(FileState.split(Data("1\n".utf8), paths: ["/a", "/b"], follow: true) == nil)
-    #expect(FileState.split(Data("00\n".utf8), paths: ["/a", "/b"], follow: true) == [Data("absent\n".utf8), Data("absent\n".utf8)])
+    #expect(FileState.split(Data(missing.utf8), reads: [("/a", true), ("/b", true)]) == nil)
+    #expect(FileState.split(Data("1\n".utf8), reads: [("/a", true), ("/b", true)]) == nil)
+    #expect(FileState.split(Data("00\n".utf8), reads: [("/a", true), ("/b", true)]) == [Data("absent\n".utf8), Data("absent\n".utf8)])
+    // A followed link's target comes in a line of its own, for a read that follows only.
+    let linked = "11\n81a4 644 0 0 1 root root\na1ff 777 0 0 5 root root\nF2 81a4 644 0 0 9 root root\n=\n\(hash)  /a\n\(hash)  /b\n"
+    #expect(
+      FileState.split(Data(linked.utf8), reads: [("/a", false), ("/b", true)])?.last == Data("81a4 644 0 0 9 root root\n\n\(hash)\n".utf8))
+    #expect(FileState.split(Data(linked.utf8), reads: [("/a", false), ("/b", false)]) == nil)
   }
 
   /// Paths that are all missing (a fresh host) are read in one command too.

@@ -97,14 +97,13 @@ actor CheckBatch {
   }
 
   /// One part of a round's script: one check's command, or one read of the state of several
-  /// paths standing for the checks that asked for each (`FileState.script(paths:follow:)`).
+  /// paths standing for the checks that asked for each (`FileState.script(reads:)`).
   private struct Unit: Sendable {
     var command: RemoteCommand
     /// The round's entries it answers: one, several asking the same, or one per path.
     var entries: [Int]
-    /// The paths of a combined state read, in the order of `entries`; nil for a plain command.
-    var paths: [String]?
-    var follow = false
+    /// The reads of a combined state read, in the order of `entries`; nil for a plain command.
+    var reads: [FileState.PathRead]?
   }
 
   /// Sends one round: the combinable commands as one script per `become`, the others alone.
@@ -113,24 +112,23 @@ actor CheckBatch {
     var found: [Unit] = []
     for (i, entry) in round.enumerated() {
       if combinable(entry.command), case .fileState(let path, let follow)? = entry.command.reads,
-        let u = found.firstIndex(where: { $0.paths != nil && $0.follow == follow && $0.command.become == entry.command.become })
+        let u = found.firstIndex(where: { $0.reads != nil && $0.command.become == entry.command.become })
       {
         found[u].entries.append(i)
-        found[u].paths?.append(path)
+        found[u].reads?.append((path, follow))
       } else if case .fileState(let path, let follow)? = entry.command.reads, combinable(entry.command) {
-        found.append(Unit(command: entry.command, entries: [i], paths: [path], follow: follow))
-      } else if combinable(entry.command), let u = found.firstIndex(where: { $0.paths == nil && $0.command == entry.command }) {
+        found.append(Unit(command: entry.command, entries: [i], reads: [(path, follow)]))
+      } else if combinable(entry.command), let u = found.firstIndex(where: { $0.reads == nil && $0.command == entry.command }) {
         // Checks that read the same thing (three edits of one file) share one read.
         found[u].entries.append(i)
       } else {
         found.append(Unit(command: entry.command, entries: [i]))
       }
     }
-    for u in found.indices where found[u].entries.count > 1 && found[u].paths != nil {
-      found[u].command = RemoteCommand(
-        FileState.script(paths: found[u].paths ?? [], follow: found[u].follow), become: found[u].command.become)
+    for u in found.indices where found[u].entries.count > 1 && found[u].reads != nil {
+      found[u].command = RemoteCommand(FileState.script(reads: found[u].reads ?? []), become: found[u].command.become)
     }
-    for u in found.indices where found[u].paths?.count == 1 { found[u].paths = nil }
+    for u in found.indices where found[u].reads?.count == 1 { found[u].reads = nil }
 
     let units = found
     var groups: [[Int]] = []
@@ -202,12 +200,12 @@ actor CheckBatch {
   private static func deliver(
     _ result: Result<CommandResult, any Error>, to unit: Unit, of round: [Entry], over transport: any Transport
   ) async {
-    guard let paths = unit.paths else {
+    guard let reads = unit.reads else {
       for i in unit.entries { round[i].continuation.resume(with: result) }
       return
     }
     if case .success(let combined) = result, combined.succeeded,
-      let outputs = FileState.split(combined.stdout, paths: paths, follow: unit.follow)
+      let outputs = FileState.split(combined.stdout, reads: reads)
     {
       for (i, output) in zip(unit.entries, outputs) {
         round[i].continuation.resume(returning: CommandResult(stdout: output, stderr: Data(), exitStatus: 0, exitSignal: nil))

@@ -34,7 +34,7 @@ public struct FileState: Sendable, Equatable {
   }
 
   /// The command behind `read`, marked as a state read so that a batch of checks can read
-  /// many paths with one `stat` and one `sha256sum` (`script(paths:follow:)`).
+  /// many paths with one `stat` and one `sha256sum` (`script(reads:)`).
   static func command(_ path: String, content: Bool, follow: Bool, become: Become?) -> RemoteCommand {
     var command = RemoteCommand(script(path, content: content, follow: follow), become: become)
     if !content { command.reads = .fileState(path: path, follow: follow) }
@@ -58,33 +58,38 @@ public struct FileState: Sendable, Equatable {
       """
   }
 
-  /// One script that reads the state of all `paths` (without content) with one `stat` and one
-  /// `sha256sum`: what `script(_:content:follow:)` costs per path in processes, for all of
-  /// them. `split(_:paths:follow:)` turns its output back into one `script` output per path.
-  static func script(paths: [String], follow: Bool) -> String {
-    let l = follow ? "-L " : ""
-    let regular = follow ? "[ -f \"$p\" ]" : "[ -f \"$p\" ] && [ ! -L \"$p\" ]"
-    let links = follow ? "" : """
-      i=0; for p in "$@"; do i=$((i+1)); if [ -L "$p" ]; then printf 'L%d ' "$i"; readlink -- "$p" || exit 1; fi; done
+  /// One state read of a batch: a path, and whether symbolic links are followed.
+  typealias PathRead = (path: String, follow: Bool)
 
-      """
+  /// One script that reads the state of all `reads` (without content) with one `stat` and one
+  /// `sha256sum`: what `script(_:content:follow:)` costs per path in processes, for all of
+  /// them. A read that follows a path that is a link adds a `stat -L` of its own. `split(_:
+  /// reads:)` turns the output back into one `script` output per read.
+  static func script(reads: [PathRead]) -> String {
+    let format = "'%f %a %u %g %s %U %G'"
+    // Each word is F (follow) or N, then the path; `kinds` keeps the letters of the paths
+    // that exist, in order, and each later loop takes its letter off the front.
+    let words = reads.map { ShellQuoting.quote(($0.follow ? "F" : "N") + $0.path) }.joined(separator: " ")
+    let next = #"k=${g%"${g#?}"}; g=${g#?}"#
     return """
-      set --
-      for p in \(paths.map(ShellQuoting.quote).joined(separator: " ")); do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; printf 1; else printf 0; fi; done
+      set --; kinds=
+      for w in \(words); do p=${w#?}; if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; kinds=$kinds${w%"$p"}; printf 1; else printf 0; fi; done
       echo
       [ $# -eq 0 ] && exit 0
-      stat \(l)-c '%f %a %u %g %s %U %G' -- "$@" || exit 1
-      \(links)echo =
-      for p in "$@"; do shift; if \(regular); then set -- "$@" "$p"; fi; done
+      stat -c \(format) -- "$@" || exit 1
+      i=0; g=$kinds; for p in "$@"; do i=$((i+1)); \(next); if [ -L "$p" ]; then if [ "$k" = F ]; then printf 'F%d ' "$i"; stat -L -c \(format) -- "$p" || exit 1; else printf 'L%d ' "$i"; readlink -- "$p" || exit 1; fi; fi; done
+      echo =
+      g=$kinds; for p in "$@"; do shift; \(next); if [ -f "$p" ] && { [ "$k" = F ] || [ ! -L "$p" ]; }; then set -- "$@" "$p"; fi; done
       [ $# -eq 0 ] || sha256sum -- "$@"
       """
   }
 
-  /// The output of `script(paths:follow:)` as the output `script(path, content: false)` gives
-  /// for each path, or nil when the files changed while it ran (or it is not that script's).
-  static func split(_ output: Data, paths: [String], follow: Bool) -> [Data]? {
+  /// The output of `script(reads:)` as the output `script(path, content: false, follow:)`
+  /// gives for each read, or nil when the files changed while it ran (or it is not that
+  /// script's).
+  static func split(_ output: Data, reads: [PathRead]) -> [Data]? {
     var lines = String(decoding: output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)[...]
-    guard let map = lines.popFirst(), map.count == paths.count else { return nil }
+    guard let map = lines.popFirst(), map.count == reads.count else { return nil }
     let present = map.map { $0 == "1" }
     let count = present.filter { $0 }.count
     if count == 0 {
@@ -92,14 +97,18 @@ public struct FileState: Sendable, Equatable {
       return present.map { _ in Data("absent\n".utf8) }
     }
     guard lines.count >= count + 1 else { return nil }
-    let stats = Array(lines.prefix(count))
+    var stats = Array(lines.prefix(count))
     lines = lines.dropFirst(count)
+    let existing = zip(reads, present).filter(\.1).map(\.0)
+    // After the stat lines, a line per link: `L<n> target` where links are not followed,
+    // `F<n> stat line` of the link's target where they are.
     var links: [Int: Substring] = [:]
     while let line = lines.first, line != "=" {
-      guard line.hasPrefix("L"), let space = line.firstIndex(of: " "),
-        let n = Int(line[line.index(after: line.startIndex)..<space])
+      guard let kind = line.first, kind == "L" || kind == "F", let space = line.firstIndex(of: " "),
+        let n = Int(line[line.index(after: line.startIndex)..<space]), (1...count).contains(n),
+        existing[n - 1].follow == (kind == "F")
       else { return nil }
-      links[n - 1] = line[line.index(after: space)...]
+      if kind == "F" { stats[n - 1] = line[line.index(after: space)...] } else { links[n - 1] = line[line.index(after: space)...] }
       lines = lines.dropFirst()
     }
     guard lines.popFirst() == "=" else { return nil }
@@ -110,9 +119,8 @@ public struct FileState: Sendable, Equatable {
       guard let raw = line.split(separator: " ").first.flatMap({ UInt32($0, radix: 16) }) else { return nil }
       types.append(RemoteFileInfo.FileType(statMode: raw))
     }
-    let existing = zip(paths, present).filter(\.1).map(\.0)
     var sums: [Int: Substring] = [:]
-    for (n, path) in existing.enumerated() where types[n] == .regular {
+    for (n, read) in existing.enumerated() where types[n] == .regular {
       guard let line = lines.popFirst(), line.count > 66 else { return nil }
       var rest = line[...]
       let escaped = rest.first == "\\"
@@ -121,7 +129,7 @@ public struct FileState: Sendable, Equatable {
       rest = rest.dropFirst(64)
       guard rest.hasPrefix("  ") || rest.hasPrefix(" *") else { return nil }
       let name = rest.dropFirst(2)
-      guard (escaped ? unescape(name) : String(name)) == path else { return nil }
+      guard (escaped ? unescape(name) : String(name)) == read.path else { return nil }
       sums[n] = hash
     }
     guard lines.allSatisfy(\.isEmpty) else { return nil }
