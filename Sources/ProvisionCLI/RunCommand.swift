@@ -209,6 +209,7 @@ struct RunCommand: AsyncParsableCommand {
   var rolesPath: String?
 
   func run() async throws {
+    PlaybookRunner.warmUpRegularExpressions()
     try vault.install()
     let loaded = try ConnectionOptions.loadPlaybooks(playbooks, rolesPath: ConnectionOptions.rolesPath(rolesPath))
     if syntaxCheck {
