@@ -371,8 +371,8 @@ extension TaskExecutor {
           outcome.result["rc"] = .int(Int(r.exitStatus ?? -1))
           outcome.result["stdout_lines"] = .list(Self.splitLines(stdout).map(Value.string))
           outcome.result["stderr_lines"] = .list(Self.splitLines(stderr).map(Value.string))
-          outcome.result["start"] = .string(Self.timestamp(started))
-          outcome.result["end"] = .string(Self.timestamp(ended))
+          outcome.result["start"] = .string(Timestamp.local(started))
+          outcome.result["end"] = .string(Timestamp.local(ended))
           outcome.result["delta"] = .string(Self.delta(ended.timeIntervalSince(started)))
           if outcome.result["msg"] == nil { outcome.result["msg"] = "" }
         }
@@ -449,13 +449,6 @@ extension TaskExecutor {
       for (k, v) in d { env[k] = ModuleArguments.text(v) ?? "" }
     }
     return env
-  }
-
-  static func timestamp(_ date: Date) -> String {
-    let formatter = DateFormatter()
-    formatter.locale = Locale(identifier: "en_US_POSIX")
-    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSSSSS"
-    return formatter.string(from: date)
   }
 
   static func delta(_ seconds: Double) -> String {

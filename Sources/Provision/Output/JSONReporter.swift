@@ -19,16 +19,10 @@ public final class JSONReporter: RunReporter {
     self.warn = warn
   }
 
-  static func iso(_ date: Date) -> String {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return f.string(from: date)
-  }
-
   private func finishTask() {
     guard var task = currentTask else { return }
     var duration = task["duration"]?.dictValue ?? [:]
-    duration["end"] = .string(Self.iso(Date()))
+    duration["end"] = .string(Timestamp.iso(Date()))
     task["duration"] = .dict(duration)
     tasks.append(.dict(["hosts": .dict(taskHosts), "task": .dict(task)]))
     currentTask = nil
@@ -39,7 +33,7 @@ public final class JSONReporter: RunReporter {
     finishTask()
     guard var play = currentPlay else { return }
     var duration = play["duration"]?.dictValue ?? [:]
-    duration["end"] = .string(Self.iso(Date()))
+    duration["end"] = .string(Timestamp.iso(Date()))
     play["duration"] = .dict(duration)
     plays.append(.dict(["play": .dict(play), "tasks": .list(tasks)]))
     currentPlay = nil
@@ -50,7 +44,7 @@ public final class JSONReporter: RunReporter {
     finishPlay()
     playStart = Date()
     currentPlay = [
-      "duration": .dict(["start": .string(Self.iso(playStart))]), "id": .string(UUID().uuidString.lowercased()),
+      "duration": .dict(["start": .string(Timestamp.iso(playStart))]), "id": .string(UUID().uuidString.lowercased()),
       "name": .string(play.name), "path": .string("\(play.location.file):\(play.location.line)"),
     ]
   }
@@ -59,7 +53,7 @@ public final class JSONReporter: RunReporter {
     finishTask()
     taskStart = Date()
     var t: OrderedDict = [
-      "duration": .dict(["start": .string(Self.iso(taskStart))]), "id": .string(UUID().uuidString.lowercased()),
+      "duration": .dict(["start": .string(Timestamp.iso(taskStart))]), "id": .string(UUID().uuidString.lowercased()),
       "name": .string(title),
     ]
     if let task { t["path"] = .string("\(task.location.file):\(task.location.line)") }
