@@ -369,6 +369,16 @@ import Testing
     let big = Data(count: 5_000_000)
     try await ssh.upload(big, to: path)
     #expect(try await ssh.download(path) == big)
+    // Modes the temporary file is created with (by its umask) and modes set after, on new
+    // files and over old ones; a read-only mode still lets the upload write the content.
+    for mode: UInt16 in [0o600, 0o444, 0o755, 0o2750, 0o640] {
+      for target in [path, directory.appendingPathComponent("new-\(String(mode, radix: 8))").path] {
+        try await ssh.upload(Data("mode \(mode)\n".utf8), to: target, mode: mode, owner: nil, group: nil, become: nil)
+        #expect(try await ssh.stat(target)?.mode == mode, "\(target) \(String(mode, radix: 8))")
+        #expect(try await ssh.run("cat \(ShellQuoting.quote(target))").stdoutText == "mode \(mode)\n")
+      }
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).allSatisfy { !$0.hasPrefix(".") })
     await ssh.close()
   }
 

@@ -38,15 +38,16 @@ enum RemoteScripts {
   /// Moves the uploaded `temporary` file over `path`, after setting mode and ownership.
   ///
   /// `rename(2)` in the same directory is atomic; the temporary file goes away on failure.
+  /// With `keepMode`, the temporary file already has its mode.
   static func install(
-    temporary: String, to path: String, mode: UInt16?, owner: String?, group: String?
+    temporary: String, to path: String, mode: UInt16?, keepMode: Bool = false, owner: String?, group: String?
   ) -> String {
     let t = ShellQuoting.quote(temporary)
     let p = ShellQuoting.quote(path)
     var steps: [String] = []
     if let mode {
       steps.append("chmod \(String(mode, radix: 8)) \(t)")
-    } else {
+    } else if !keepMode {
       steps.append("if [ -e \(p) ]; then chmod --reference=\(p) \(t); else chmod 644 \(t); fi")
     }
     if owner != nil || group != nil {
@@ -75,13 +76,20 @@ enum RemoteScripts {
 
   /// Writes stdin to a new temporary file beside `path` and moves it into place: one command
   /// for the whole upload, so small files cost one round trip, with or without become.
+  ///
+  /// The temporary file has a random name made here and is created exclusively (`set -C`), by
+  /// the redirection that writes it: what `mktemp` would do, without its two processes. A
+  /// `mode` without execute or special bits comes from the umask it is created with, which
+  /// saves `chmod`.
   static func installFromStdin(to path: String, mode: UInt16?, owner: String?, group: String?) -> String {
     let directory = ShellQuoting.quote((path as NSString).deletingLastPathComponent)
-    let base = ShellQuoting.quote("." + (path as NSString).lastPathComponent + ".provision-XXXXXX")
-    let install = install(temporary: "$t", to: path, mode: mode, owner: owner, group: group)
+    let byUmask = mode.map { $0 & ~0o666 == 0 } ?? false
+    let install = install(temporary: "$t", to: path, mode: byUmask ? nil : mode, keepMode: byUmask, owner: owner, group: group)
       .replacingOccurrences(of: "'$t'", with: "\"$t\"")
+    let umask = String(byUmask ? 0o777 & ~(mode ?? 0) : 0o077, radix: 8)
     return "[ -d \(directory) ] || { echo \(missingDirectoryMarker) >&2; exit 3; }; "
-      + "t=$(mktemp -p \(directory) \(base)) && { cat > \"$t\" || { rm -f \"$t\"; exit 1; }; } && { \(install); }"
+      + "umask \(umask); set -C; t=\(ShellQuoting.quote(temporaryPath(for: path))); "
+      + "{ cat > \"$t\" || { rm -f \"$t\"; exit 1; }; } && { \(install); }"
   }
 
   /// What `installFromStdin` prints on stderr when the target directory does not exist.
