@@ -120,11 +120,18 @@ public struct FileModule: Module {
           // As Ansible does, directories created on the way get the task's mode and owners too.
           let owners = (owner ?? "") + (group.map { ":" + $0 } ?? "")
           // The directories that are missing, parents first, found with the shell's own string
-          // operations (dirname would be one process per level); one chmod and chown for all.
+          // operations (dirname would be one process per level); one mkdir, chmod and chown for
+          // all. A numeric mode is mkdir's own (-m: exact, whatever the umask), with -p so that
+          // each one created in between is no error.
           let chown = owners.isEmpty ? "" : " && chown -- \(ShellQuoting.quote(owners)) \"$@\""
+          let make =
+            if case .absolute(let bits) = mode {
+              "[ $# -eq 0 ] || { mkdir -p -m \(String(bits, radix: 8)) -- \"$@\"\(chown); }"
+            } else {
+              "mkdir -p -- \"$p\" && { [ $# -eq 0 ] || { chmod \(ShellQuoting.quote(modeArgument(mode))) -- \"$@\"\(chown); }; }"
+            }
           let script = "p=\(ShellQuoting.quote(path)); set --; d=$p; while [ ! -d \"$d\" ]; do set -- \"$d\" \"$@\"; "
-            + "case $d in */*) d=${d%/*}; [ -n \"$d\" ] || d=/ ;; *) d=. ;; esac; done; "
-            + "mkdir -p -- \"$p\" && { [ $# -eq 0 ] || { chmod \(ShellQuoting.quote(modeArgument(mode))) -- \"$@\"\(chown); }; }"
+            + "case $d in */*) d=${d%/*}; [ -n \"$d\" ] || d=/ ;; *) d=. ;; esac; done; " + make
           steps.append(.shell(.create, "directory \(path)", script))
         } else {
           steps.append(.argv(.create, "directory \(path)", ["mkdir", "-p", "--", path]))
