@@ -12,12 +12,12 @@ import Inventory
 /// The download happens on the controller, so hosts need no route out, with the controller's
 /// `curl` (one process per download: linking an HTTP library instead would add 12 ms to the
 /// start of every run). `check` first reads `dest` on the host. When it exists and `force` is
-/// false, as in Ansible: with `checksum`, nothing is downloaded if the host's file
-/// matches it (only its attributes are managed), else it is downloaded again; without, the
-/// request asks only for a newer file (`If-Modified-Since` the file's modification time) and a
-/// `304 Not Modified` leaves the file as it is, attributes included. The downloaded content is
-/// then uploaded like `copy`: unchanged when the host's file has the same SHA-256. A
-/// `checksum` that the download does not match fails before anything is written.
+/// false, as in Ansible: with `checksum`, nothing is downloaded if the host's file matches it
+/// (only its attributes are managed), else it is downloaded again; without, the request asks
+/// only for a newer file (`If-Modified-Since` the file's modification time) and a `304 Not
+/// Modified` leaves the file as it is, attributes included. The downloaded content is then
+/// uploaded like `copy`: unchanged when the host's file has the same SHA-256. A `checksum`
+/// that the download does not match fails before anything is written.
 ///
 /// ```yaml
 /// - get_url:

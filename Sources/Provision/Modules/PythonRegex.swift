@@ -557,13 +557,3 @@ enum ByteLines {
     return false
   }
 }
-
-extension PlaybookRunner {
-  /// Starts ICU's one-time setup of its regular expression engine (its Unicode property sets:
-  /// about 10 ms of CPU, a tenth of a warm run) on a thread of its own, so that it overlaps
-  /// loading the playbooks and connecting instead of delaying the first check that compiles a
-  /// pattern (`lineinfile`, `replace`, the `regex_*` filters).
-  public static func warmUpRegularExpressions() {
-    Thread.detachNewThread { _ = try? NSRegularExpression(pattern: "a") }
-  }
-}
