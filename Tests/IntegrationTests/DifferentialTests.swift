@@ -60,10 +60,6 @@ import Testing
   /// Differences from ansible-core that are provision bugs or choices, by the key the comparison
   /// gives them (a key ending in `*` covers every key it begins), each with the reason.
   static let knownDifferences: [String: String] = [
-    "file: second provision run changed 'recursive symbolic mode with X, owner and group'":
-      "recursive symbolic modes are always re-applied: the check cannot tell whether u=rwX,g=rX,o= already holds",
-    "file: second provision run reports changes": "the recursive symbolic mode above",
-    "file: second run stats": "the recursive symbolic mode above",
     "blocks: tree ./blocks/stat":
       "stat: no nlink or writeable fields (ansible returns them, and atime, mtime, inode, ...)",
     "loops: tree ./loops/odd-*":

@@ -60,26 +60,46 @@ public struct FileModule: Module {
   public func check(on host: HostProbe) async throws -> Current {
     var command = FileState.command(path, content: false, follow: false, become: host.become)
     if recurse, mode != nil || owner != nil || group != nil {
+      // What `chmod -R` and `chown -R` would change below the directory: entries that fail a
+      // test, counted; for a symbolic mode, whose result depends on each entry's mode, the
+      // distinct modes and types, which `mismatches` applies the mode to. Links are left out
+      // of the mode: chmod -R passes them by, as Ansible does.
       let script = command.shell
       var tests: [String] = []
-      if case .absolute(let bits)? = mode { tests.append("! -perm \(String(bits, radix: 8))") }
-      if case .symbolic? = mode { tests.append("-true") }
+      if case .absolute(let bits)? = mode { tests.append("! -type l ! -perm \(String(bits, radix: 8))") }
       if let owner { tests.append("! -user \(ShellQuoting.quote(owner))") }
       if let group { tests.append("! -group \(ShellQuoting.quote(group))") }
-      command = RemoteCommand(
-        "( \(script) )\necho \"#$(find \(ShellQuoting.quote(path)) -mindepth 1 \\( \(tests.joined(separator: " -o ")) \\) -print 2>/dev/null | wc -l)\"",
-        become: host.become)
+      let p = ShellQuoting.quote(path)
+      var lines = ["( \(script) )"]
+      lines.append(
+        tests.isEmpty
+          ? "echo '#0'" : "echo \"#$(find \(p) -mindepth 1 \\( \(tests.joined(separator: " -o ")) \\) -print 2>/dev/null | wc -l)\"")
+      if case .symbolic? = mode {
+        lines.append("find \(p) -mindepth 1 ! -type l -printf '%m %y\\n' 2>/dev/null | sort -u")
+      }
+      command = RemoteCommand(lines.joined(separator: "\n"), become: host.become)
     }
     let result = try await host.transport.run(command)
     guard result.succeeded else { throw ModuleError("cannot read '\(path)': " + result.stderrText) }
     var mismatched = 0
     var output = result.stdout
     if recurse, let hash = output.lastIndex(of: UInt8(ascii: "#")) {
-      mismatched = Int(String(decoding: output[(hash + 1)...], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+      let below = String(decoding: output[(hash + 1)...], as: UTF8.self).split(separator: "\n")
+      mismatched = (below.first.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0) + mismatches(below.dropFirst())
       output = output.prefix(upTo: hash)
     }
     guard let state = FileState.parse(output) else { throw ModuleError("unexpected output reading '\(path)'") }
     return Current(state: state, mismatched: mismatched)
+  }
+
+  /// How many of the distinct `mode type` lines (find's `%m %y`) a symbolic mode would change.
+  func mismatches(_ lines: ArraySlice<Substring>) -> Int {
+    guard case .symbolic? = mode else { return 0 }
+    return lines.filter { line in
+      let fields = line.split(separator: " ")
+      guard fields.count == 2, let bits = UInt16(fields[0], radix: 8) else { return false }
+      return mode?.bits(from: bits, isDirectory: fields[1] == "d") != bits
+    }.count
   }
 
   public func plan(from current: Current) throws -> Plan {
