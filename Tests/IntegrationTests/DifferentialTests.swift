@@ -66,8 +66,6 @@ import Testing
       "ansible renders `content: \"{{ item }}\\n\"` with an integer item to the integer itself (Jinja drops the one trailing newline, a lone expression keeps its type) and writes '1'; provision writes '1\\n'",
     "script: tree ./work/script-*":
       "ansible-playbook runs script (and raw) over `ssh -tt`: the pseudo-terminal merges stderr into stdout and ends lines with \\r\\n; provision runs them without one and keeps the streams apart (a Step cannot ask the engine for a PTY, and the script goes on stdin)",
-    "slurp: tree ./fetched/secret-*":
-      "ansible's ssh connection fetches with sftp, which gives the controller's file the remote file's mode (0600); provision writes 0644 (Step.Action.writeController has no mode for the engine to set)",
     "wait_for: tree ./wait/groupdict-sorted":
       "the template engine's dictsort yields lists, so inside a string the pairs print as ['address', …], where Jinja's tuples print as ('address', …) (Template/)",
     "get_url: check run get_url 'get_url into a directory'": getURLCheck,

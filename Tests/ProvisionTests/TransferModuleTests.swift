@@ -140,7 +140,7 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
     let sha1 = "f572d396fae9206628714fb2ce00f72e94f2258f"
     let new = try fetch.plan(from: .init(remote: .content(data), destination: .success("/tmp/f/node1/etc/motd"), localSHA1: nil))
     #expect(new.steps.count == 1 && new.skipsInCheckMode)
-    guard case .writeController(let written, let path) = new.steps[0].action else {
+    guard case .writeController(let written, let path, nil) = new.steps[0].action else {
       Issue.record("expected a controller write")
       return
     }
@@ -173,11 +173,13 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try "remote\n".write(toFile: dir + "/src file", atomically: true, encoding: .utf8)
+    #expect(chmod(dir + "/src file", 0o600) == 0)
     let fetch = try makeModule(
       FetchModule.self, ["src": .string(dir + "/src file"), "dest": .string(dir + "/out"), "_host": "node1"])
     let first = try fetch.plan(from: try await fetch.check(on: probe))
-    guard case .writeController(let data, let path)? = first.steps.first?.action else {
-      Issue.record("expected a controller write")
+    // The remote file's mode goes with it, for a new local copy.
+    guard case .writeController(let data, let path, 0o600)? = first.steps.first?.action else {
+      Issue.record("expected a controller write with mode 0600, got \(String(describing: first.steps.first?.action))")
       return
     }
     #expect(path == dir + "/out/node1" + dir + "/src file")

@@ -341,11 +341,16 @@ extension TaskExecutor {
         } else {
           try await transport.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
         }
-      case .writeController(let data, let path):
+      case .writeController(let data, let path, let mode):
         let directory = (path as NSString).deletingLastPathComponent
+        let fm = FileManager.default
         do {
-          try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+          try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+          let existing = (try? fm.attributesOfItem(atPath: path))?[.posixPermissions] as? Int
           try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+          if let permissions = existing ?? mode.map({ Int($0 & 0o777 & ~Self.fileCreationMask) }) {
+            try fm.setAttributes([.posixPermissions: permissions], ofItemAtPath: path)
+          }
         } catch {
           throw ModuleError("cannot write '\(path)' on the controller: \(error.localizedDescription)")
         }
@@ -450,6 +455,13 @@ extension TaskExecutor {
     }
     return env
   }
+
+  /// The process's umask (read once: setting it back is the only way to read it).
+  static let fileCreationMask: UInt16 = {
+    let old = umask(0o022)
+    _ = umask(old)
+    return UInt16(old)
+  }()
 
   static func delta(_ seconds: Double) -> String {
     let micro = Int((seconds * 1_000_000).rounded())

@@ -25,6 +25,8 @@ public struct FetchModule: Module {
 
   public struct Current: Sendable {
     var remote: SlurpModule.Current
+    /// The remote file's permission bits, which a new local copy gets (less the umask).
+    var remoteMode: UInt16? = nil
     /// Where the file goes on the controller, or a reason it cannot go there.
     var destination: Result<String, ModuleError>
     /// The SHA-1 of the local copy, nil when there is none.
@@ -94,8 +96,8 @@ public struct FetchModule: Module {
   public func check(on host: HostProbe) async throws -> Current {
     // Skipped in check mode (see `plan`): nothing to read.
     if checkMode { return Current(remote: .missing, destination: .failure(ModuleError("check mode")), localSHA1: nil) }
-    let result = try await host.run(SlurpModule.script(src))
-    guard result.succeeded, let remote = SlurpModule.parse(result.stdout) else {
+    let result = try await host.run(SlurpModule.script(src, mode: true))
+    guard result.succeeded, let (remote, remoteMode) = SlurpModule.parseWithMode(result.stdout) else {
       throw ModuleError("unable to read \(src): " + result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
     }
     let fm = FileManager.default
@@ -113,7 +115,7 @@ public struct FetchModule: Module {
     if case .success(let path) = destination, let data = fm.contents(atPath: path) {
       local = Digest.hex("sha1", [UInt8](data))
     }
-    return Current(remote: remote, destination: destination, localSHA1: local)
+    return Current(remote: remote, remoteMode: remoteMode, destination: destination, localSHA1: local)
   }
 
   public func plan(from current: Current) throws -> Plan {
@@ -146,7 +148,7 @@ public struct FetchModule: Module {
     if current.localSHA1 == sha1 {
       return Plan(result: ["md5sum": .string(md5), "file": .string(src), "dest": .string(path), "checksum": .string(sha1)])
     }
-    let step = Step(current.localSHA1 == nil ? .create : .update, "fetch \(src) to \(path)", .writeController(data, path: path))
+    let step = Step(current.localSHA1 == nil ? .create : .update, "fetch \(src) to \(path)", .writeController(data, path: path, mode: current.remoteMode))
     return Plan(
       steps: [step],
       result: [

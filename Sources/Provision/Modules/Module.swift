@@ -76,8 +76,10 @@ public struct Step: Sendable {
     case shell(String, stdin: Data = Data())
     /// Writes a file atomically.
     case upload(Data, path: String, mode: UInt16?, owner: String?, group: String?)
-    /// Writes a file on the controller (`fetch`), creating its directory.
-    case writeController(Data, path: String)
+    /// Writes a file on the controller (`fetch`), creating its directory. A new file gets
+    /// `mode` less the umask, as OpenSSH's sftp gives a fetched file the remote one's mode; an
+    /// existing one keeps its own.
+    case writeController(Data, path: String, mode: UInt16?)
   }
 
   /// What the step does, for plans and summaries: `+` create, `~` update, `-` remove, `!` run.

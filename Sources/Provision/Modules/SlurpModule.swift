@@ -29,12 +29,23 @@ public struct SlurpModule: Module {
   }
 
   /// Prints one letter (`y` content follows, `n` missing, `d` directory, `r` unreadable) and
-  /// a newline, then the content.
-  static func script(_ path: String) -> String {
-    """
-    p=\(ShellQuoting.quote(path))
-    if [ -d "$p" ]; then echo d; elif [ ! -e "$p" ]; then echo n; elif [ ! -r "$p" ]; then echo r; else echo y; cat -- "$p" || exit 1; fi
-    """
+  /// a newline, then the content; with `mode`, `y` is followed by a space and the file's
+  /// permission bits in octal (`y 600`).
+  static func script(_ path: String, mode: Bool = false) -> String {
+    let found = mode ? "stat -L -c 'y %a' -- \"$p\" || exit 1" : "echo y"
+    return """
+      p=\(ShellQuoting.quote(path))
+      if [ -d "$p" ]; then echo d; elif [ ! -e "$p" ]; then echo n; elif [ ! -r "$p" ]; then echo r; else \(found); cat -- "$p" || exit 1; fi
+      """
+  }
+
+  /// Reads what `script(_:mode:)` printed: the state, and the mode when it was asked for.
+  static func parseWithMode(_ output: Data) -> (Current, mode: UInt16?)? {
+    guard output.first == UInt8(ascii: "y"), output.count >= 2, output[output.startIndex + 1] == UInt8(ascii: " "),
+      let end = output.firstIndex(of: 0x0A)
+    else { return parse(output).map { ($0, nil) } }
+    guard let mode = UInt16(String(decoding: output[(output.startIndex + 2)..<end], as: UTF8.self), radix: 8) else { return nil }
+    return (.content(Data(output[(end + 1)...])), mode)
   }
 
   static func parse(_ output: Data) -> Current? {

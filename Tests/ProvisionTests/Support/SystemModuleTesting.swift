@@ -25,7 +25,7 @@ enum SystemModuleTesting {
       switch step.action {
       case .shell(let command, _): return command
       case .upload(_, let path, _, _, _): return "upload \(path)"
-      case .writeController(_, let path): return "write \(path)"
+      case .writeController(_, let path, _): return "write \(path)"
       }
     }
   }
