@@ -60,8 +60,6 @@ import Testing
   /// Differences from ansible-core that are provision bugs or choices, by the key the comparison
   /// gives them (a key ending in `*` covers every key it begins), each with the reason.
   static let knownDifferences: [String: String] = [
-    "blocks: tree ./blocks/stat":
-      "stat: no nlink or writeable fields (ansible returns them, and atime, mtime, inode, ...)",
     "loops: tree ./loops/odd-*":
       "ansible renders `content: \"{{ item }}\\n\"` with an integer item to the integer itself (Jinja drops the one trailing newline, a lone expression keeps its type) and writes '1'; provision writes '1\\n'",
     "script: tree ./work/script-*":
