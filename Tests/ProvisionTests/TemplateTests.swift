@@ -71,6 +71,13 @@ struct TemplateTests {
     #expect(try Self.value("[{{ port }}, 2]") == [8080, 2])
     #expect(try Self.value("no template") == "no template")
     #expect(try Self.value("{{ nothing }}") == nil)
+    // Ansible's SINGLE_VAR ends in Python's `$`, which matches before one final newline too:
+    // the number comes back without it (ansible-core 2.17 writes `content: "{{ item }}\n"`
+    // with an integer item as `1`); an expression, text or a second newline renders as text.
+    #expect(try Self.value("{{ port }}\n") == 8080)
+    #expect(try Self.value("{{ port }}\n\n") == "8080\n\n")
+    #expect(try Self.value("{{ port + 1 }}\n") == "8081\n")
+    #expect(try Self.value("{{ name }}\n") == "web1\n")
   }
 
   @Test func nativeRenderingKeepsEveryType() throws {

@@ -144,9 +144,11 @@ public struct Template: Sendable {
     return n
   }
 
-  /// The name in `{{ name }}` when that is the whole template, as Ansible's `SINGLE_VAR`.
+  /// The name in `{{ name }}` when that is the whole template, as Ansible's `SINGLE_VAR`,
+  /// whose `$` also matches before one final newline: `"{{ n }}\n"` gives `n` itself.
   static func singleVariableName(_ s: String) -> String? {
-    let u = Array(s.utf8)
+    var u = Array(s.utf8)
+    if u.last == UInt8(ascii: "\n") { u.removeLast() }
     guard u.count >= 4, u[0] == UInt8(ascii: "{"), u[1] == UInt8(ascii: "{"),
       u[u.count - 1] == UInt8(ascii: "}"), u[u.count - 2] == UInt8(ascii: "}")
     else { return nil }
