@@ -81,6 +81,7 @@ import Testing
     "wait_for: check run wait_for 'a path that is present'": waitForCheck,
     "wait_for: check run wait_for 'a path that is absent'": waitForCheck,
     "wait_for: check run wait_for 'a regex in a file'": waitForCheck,
+    "wait_for: check run wait_for 'a regex across lines in a file'": waitForCheck,
     "users: check run user 'a user in a missing group'": userCheck,
     "users: check run copy 'record the missing group'": userCheck,
   ]

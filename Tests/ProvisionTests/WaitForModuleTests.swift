@@ -43,6 +43,8 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
     #expect(WaitForModule.parse("error no bash\n", hasPath: false)?.outcome == .failed("no bash"))
     let ok = WaitForModule.parse("ok 3\nstat 81a4 644 0 0 12 1 root root\nport 8080 ready\n", hasPath: true)
     #expect(ok?.elapsed == 3 && ok?.matchedLine == "port 8080 ready")
+    // A match over several lines ends at the end, or where \u{1} stands for grep's NUL.
+    #expect(WaitForModule.parse("ok 1\n-\nline one\nline two\u{1}other\u{1}\n", hasPath: true)?.matchedLine == "line one\nline two")
     #expect(ok?.pathInfo?["mode"] == "0644" && ok?.pathInfo?["state"] == "file" && ok?.pathInfo?["size"] == 12)
     #expect(WaitForModule.parse("ok 0\n-\n", hasPath: true)?.pathInfo == nil)
     #expect(WaitForModule.pathInfo("stat 41ed 755 0 0 4096 2 root root")?["state"] == "directory")
@@ -90,6 +92,9 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
     #expect(plan.failure == nil)
     #expect(plan.result["match_groups"] == ["10.0.0.1", "9345"])
     #expect(plan.result["state"] == "file" && plan.result["size"] != nil)
+    // As Ansible's re.search over the whole file: a match may span lines.
+    let across = try await run(["path": .string(path), "search_regex": "starting\\s+Tunnel (\\w+) ", "timeout": 5])
+    #expect(across.failure == nil && across.result["match_groups"] == ["server"])
     let gone = try await run(["path": .string(dir + "/none"), "state": "absent", "timeout": 5])
     #expect(gone.failure == nil && gone.result["state"] == "absent")
     let stays = try await run(["path": .string(path), "state": "absent", "timeout": 1])

@@ -10,10 +10,12 @@ import Inventory
 /// The wait is a POSIX shell loop on the host (no Python), run by `check`, so it also waits in
 /// check mode; the plan is always empty. A port is tried with bash's `/dev/tcp` when bash is
 /// there, else with `nc -z`, else, for a local address, by looking for a listening socket in
-/// `/proc/net/tcp`; `drained` counts connections in `/proc/net/tcp`. `search_regex` is matched
-/// per line with `grep -P` (`grep -E` where grep has no `-P`); `match_groups` and
-/// `match_groupdict` come from matching the first matching line of a file again on the
-/// controller with Python's semantics (for a port, Ansible leaves them empty). Timeouts fail
+/// `/proc/net/tcp`; `drained` counts connections in `/proc/net/tcp`. In a file,
+/// `search_regex` is matched over the whole content with `grep -zP` and `(?m)`, as Ansible's
+/// `re.search` with MULTILINE (a match may span lines), or per line with `grep -E` where grep
+/// has no `-P`; on a port, per line. `match_groups` and `match_groupdict` come from matching
+/// the first match in a file again on the controller with Python's semantics (for a port,
+/// Ansible leaves them empty). Timeouts fail
 /// with Ansible's messages (`Timeout when waiting for 127.0.0.1:8080`); the result has
 /// `elapsed`, `state`, `port`, `path`, `search_regex`, `match_groups`, `match_groupdict`.
 ///
@@ -180,7 +182,20 @@ public struct WaitForModule: Module {
     var probe: String
     if path != nil {
       if searchRegex != nil {
-        probe = "probe() { [ -e \"$F\" ] && grep -m 1 $G -e \"$R\" -- \"$F\" 2>/dev/null; }\n"
+        // As Ansible's re.search(MULTILINE) over the whole file: with -P, grep takes the file
+        // as one record (-z) and prints the first match (-o; NULs between matches become
+        // \001 for the controller to cut at), so a match may span lines. -E goes by line.
+        probe = """
+          probe() {
+            [ -e "$F" ] || return 1
+            if [ "$G" = -P ]; then
+              grep -qzP -e "(?m)$R" -- "$F" 2>/dev/null && { grep -zoP -e "(?m)$R" -- "$F" 2>/dev/null | tr '\\000' '\\001'; echo; }
+            else
+              grep -m 1 -E -e "$R" -- "$F" 2>/dev/null
+            fi
+          }
+
+          """
       } else {
         probe = "probe() { [ -e \"$F\" ]; }\n"
       }
@@ -274,7 +289,12 @@ public struct WaitForModule: Module {
     case "ok":
       var current = Current(outcome: .ready, elapsed: elapsed)
       if hasPath, let stat = lines.popFirst() { current.pathInfo = pathInfo(stat) }
-      current.matchedLine = lines.first
+      // The match, which may span lines, up to the end or to the \u{1} after the first one.
+      if !lines.isEmpty {
+        var match = lines.joined(separator: "\n")
+        if match.hasSuffix("\n") { match.removeLast() }
+        current.matchedLine = String(match.prefix { $0 != "\u{1}" })
+      }
       return current
     case "timeout": return Current(outcome: .timedOut, elapsed: elapsed)
     default: return nil
