@@ -15,9 +15,9 @@ import Inventory
 /// `re.search` with MULTILINE (a match may span lines), or per line with `grep -E` where grep
 /// has no `-P`; on a port, per line. `match_groups` and `match_groupdict` come from matching
 /// the first match in a file again on the controller with Python's semantics (for a port,
-/// Ansible leaves them empty). Timeouts fail
-/// with Ansible's messages (`Timeout when waiting for 127.0.0.1:8080`); the result has
-/// `elapsed`, `state`, `port`, `path`, `search_regex`, `match_groups`, `match_groupdict`.
+/// Ansible leaves them empty). Timeouts fail with Ansible's messages (`Timeout when waiting
+/// for 127.0.0.1:8080`); the result has `elapsed`, `state`, `port`, `path`, `search_regex`,
+/// `match_groups`, `match_groupdict`.
 ///
 /// ```yaml
 /// - wait_for: { port: 9345, timeout: 600 }
