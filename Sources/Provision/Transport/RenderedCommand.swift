@@ -11,8 +11,8 @@ import Foundation
 /// `timeout` kills a command that outlives its time even if the connection is gone; it is one
 /// second longer than the local deadline, so the local side decides and reports `.timeout`.
 struct RenderedCommand: Sendable, Equatable {
-  /// The line for `exec`.
-  var line: String
+  /// The line for `exec`: the shell assignments, if any, then the program.
+  var line: String { assignments.isEmpty ? program : assignments + " " + program }
   /// The prompt sudo prints when it wants the password; nil when no password is sent.
   var becomePrompt: String?
   /// The line the command prints once sudo let it through; nil when no password is sent.
@@ -25,6 +25,8 @@ struct RenderedCommand: Sendable, Equatable {
   var pidMarker: String
   /// The shell assignments that start `line` (empty when it starts with `env` or `sudo`).
   private var assignments = ""
+  /// What `line` runs after the assignments.
+  private var program: String
 
   /// `line` for an SSH login shell, first reporting the shell's PID on stderr.
   ///
@@ -34,10 +36,7 @@ struct RenderedCommand: Sendable, Equatable {
   var trackedLine: String { "echo \(pidMarker)$$ >&2; \(execLine)" }
 
   /// `line` for a shell to replace itself with: `exec` goes after the assignments.
-  var execLine: String {
-    guard !assignments.isEmpty else { return "exec \(line)" }
-    return "\(assignments) exec \(line.dropFirst(assignments.count + 1))"
-  }
+  var execLine: String { assignments.isEmpty ? "exec \(program)" : "\(assignments) exec \(program)" }
 
   /// Renders `command`; `token` makes the sudo markers unique.
   init(_ command: RemoteCommand, token: String = RenderedCommand.randomToken()) {
@@ -52,6 +51,7 @@ struct RenderedCommand: Sendable, Equatable {
       words.removeFirst()
       for (name, value) in environment { words.append(name + "=" + ShellQuoting.quote(value)) }
       assignments = words.joined(separator: " ")
+      words = []
     } else {
       for (name, value) in environment { words.append(ShellQuoting.quote("\(name)=\(value)")) }
     }
@@ -87,7 +87,7 @@ struct RenderedCommand: Sendable, Equatable {
         line = "sudo -n -u \(user) -- \(line)"
       }
     }
-    self.line = line
+    program = line
   }
 
   /// Whether `name` can be assigned by the shell: letters, digits and `_`, not first a digit.
