@@ -331,13 +331,13 @@ extension TaskExecutor {
     outcome.status = .changed
     var anyChanged = false
     for (index, step) in plan.steps.enumerated() {
-      let lead = index == plan.steps.count - 1 ? lead : nil
+      // The last step's command leads the checks of the tasks after it.
+      let leader: (any Transport)? = index == plan.steps.count - 1 ? lead.map { BatchMember(batch: $0, base: transport, leads: true) } : nil
       anyChanged = anyChanged || step.interpret == nil
       switch step.action {
       case .upload(let data, let path, let mode, let owner, let group):
-        if let lead, data.count <= SSHTransport.streamedUploadLimit {
-          try await BatchMember(batch: lead, base: transport, leads: true).uploadThroughStdin(
-            data, to: path, mode: mode, owner: owner, group: group, become: become)
+        if let leader, data.count <= SSHTransport.streamedUploadLimit {
+          try await leader.uploadThroughStdin(data, to: path, mode: mode, owner: owner, group: group, become: become)
         } else {
           try await transport.upload(data, to: path, mode: mode, owner: owner, group: group, become: become)
         }
@@ -357,12 +357,7 @@ extension TaskExecutor {
       case .shell(let command, let stdin):
         let started = Date()
         let command = RemoteCommand(command, stdin: stdin, environment: environment, timeout: timeout, become: become)
-        let r: CommandResult
-        if let lead {
-          r = try await BatchMember(batch: lead, base: transport, leads: true).run(command)
-        } else {
-          r = try await transport.run(command)
-        }
+        let r = try await (leader ?? transport).run(command)
         let ended = Date()
         if step.reportsOutput {
           var stdout = r.stdoutText
