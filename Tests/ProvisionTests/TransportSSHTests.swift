@@ -400,11 +400,16 @@ import Testing
     await ssh.close()
   }
 
+  /// Prints the PID of the sshd process serving the connection: the parent of the command's
+  /// shell, or of the resident shell that started it.
+  static let sessionPID =
+    "p=$PPID; [ \"$(cat /proc/$p/comm)\" = sshd ] || p=$(cut -d' ' -f4 /proc/$p/stat); echo $p"
+
   @Test func frozenServerIsDetectedByKeepalive() async throws {
     var target = try server.target()
     target.keepaliveInterval = 1
     let ssh = SSHTransport(target: target)
-    let pid = try await ssh.run("echo $PPID").stdoutText
+    let pid = try await ssh.run(Self.sessionPID).stdoutText
     let sessionPID = try #require(Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)))
     let running = Task { try await ssh.run("sleep 9.37") }
     try await Task.sleep(for: .milliseconds(500))
@@ -425,11 +430,11 @@ import Testing
     let ssh = try transport()
     #expect(try await ssh.run("true").exitStatus == 0)
     // Kill this connection's sshd process from inside the command.
-    let error = await expectTransportError { _ = try await ssh.run("kill -KILL $PPID; sleep 5") }
+    let error = await expectTransportError { _ = try await ssh.run("kill -KILL $(\(Self.sessionPID)); sleep 5") }
     #expect(error?.kind == .connectionDropped)
     #expect(try await ssh.run("echo back").stdoutText == "back\n")
     // Dropped between commands: the next command reconnects transparently.
-    let pid = try await ssh.run("echo $PPID").stdoutText
+    let pid = try await ssh.run(Self.sessionPID).stdoutText
     let sessionPID = try #require(Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)))
     kill(sessionPID, SIGKILL)
     try await Task.sleep(for: .milliseconds(200))

@@ -168,6 +168,7 @@ actor CheckBatch {
     var combined = RemoteCommand(
       script(shells, boundary: boundary, firstTakesStdin: lead != nil), become: lead?.command.become ?? units[0].command.become)
     combined.stdin = lead?.command.stdin ?? Data()
+    combined.ownChannel = lead?.command.ownChannel ?? false
     do {
       let result = try await transport.run(combined)
       var parts = split(result, boundary: boundary, count: shells.count)[...]
@@ -268,18 +269,11 @@ actor CheckBatch {
       guard p < out.count, out[p] == 10 else { break }
       guard let e = find(end, in: err, from: errPosition) else { break }
       let stderr = Data(err[errPosition..<e])
-      let exit = Int32(negative ? -code : code)
-      // A shell reports death by signal N as 128 + N.
-      let signal = exit > 128 && exit < 160 ? signalName(exit - 128) : nil
-      parts.append(CommandResult(stdout: stdout, stderr: stderr, exitStatus: signal == nil ? exit : nil, exitSignal: signal))
+      parts.append(CommandResult(stdout: stdout, stderr: stderr, shellStatus: Int32(negative ? -code : code)))
       position = p + 1
       errPosition = e + end.count
     }
     return parts
-  }
-
-  static func signalName(_ n: Int32) -> String? {
-    [1: "HUP", 2: "INT", 3: "QUIT", 6: "ABRT", 9: "KILL", 13: "PIPE", 14: "ALRM", 15: "TERM"][n]
   }
 
   static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {

@@ -25,8 +25,9 @@ public enum ParallelExec {
           let transport = settings.makeTransport()
           defer { Task { await transport.close() } }
           do {
-            let result = try await transport.run(
-              RemoteCommand(command, timeout: timeout, become: settings.becomeSetting))
+            var remote = RemoteCommand(command, timeout: timeout, become: settings.becomeSetting)
+            remote.ownChannel = true
+            let result = try await transport.run(remote)
             return (index, .finished(result))
           } catch let error as TransportError where error.isUnreachable {
             return (index, .unreachable(error))

@@ -356,7 +356,8 @@ extension TaskExecutor {
         }
       case .shell(let command, let stdin):
         let started = Date()
-        let command = RemoteCommand(command, stdin: stdin, environment: environment, timeout: timeout, become: become)
+        var command = RemoteCommand(command, stdin: stdin, environment: environment, timeout: timeout, become: become)
+        command.ownChannel = step.reportsOutput
         let r = try await (leader ?? transport).run(command)
         let ended = Date()
         if step.reportsOutput {

@@ -19,6 +19,14 @@ public struct CommandResult: Sendable, Equatable {
     self.exitSignal = exitSignal
   }
 
+  /// The result of a command whose status a shell reported (`$?`): death by signal N shows
+  /// as 128 + N, so those statuses of the usual signals become the signal.
+  init(stdout: Data, stderr: Data, shellStatus status: Int32) {
+    let names: [Int32: String] = [1: "HUP", 2: "INT", 3: "QUIT", 6: "ABRT", 9: "KILL", 13: "PIPE", 14: "ALRM", 15: "TERM"]
+    let signal = status > 128 && status < 160 ? names[status - 128] : nil
+    self.init(stdout: stdout, stderr: stderr, exitStatus: signal == nil ? status : nil, exitSignal: signal)
+  }
+
   /// Standard output decoded as UTF-8, with invalid bytes replaced.
   public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
   /// Standard error decoded as UTF-8, with invalid bytes replaced.

@@ -3,12 +3,19 @@ import Foundation
 
 /// Runs one command on a channel: writes stdin while reading stdout and stderr separately,
 /// answers a sudo prompt, and collects the exit status or signal.
+///
+/// A command the session's resident shell can run (`ShellFrame`) goes there instead: it takes
+/// the idle shell's channel, or opens one for a new shell, writes its frame as the shell's
+/// input and reads until the frame ends; then the channel stays open as the idle shell (the
+/// session keeps one) for the next command. A shell that broke, timed out or was not needed
+/// is closed like a command's channel.
 final class ExecOperation: LoopOperation, @unchecked Sendable {
   private enum Stage {
-    case open, pty, exec, io, closing, waitClosed, freeing
+    case open, pty, exec, io, release, closing, waitClosed, freeing
   }
 
   private let host: String
+  private let command: RemoteCommand
   private let rendered: RenderedCommand
   private let timeout: Double?
   private let wantsPTY: Bool
@@ -39,18 +46,34 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
   private var remotePID: Int?
   private var sawPIDLine = false
 
+  /// The command's frame when it runs in the resident shell; nil for a channel of its own.
+  private let frame: ShellFrame?
+  private var frameProgress = ShellFrame.Progress()
+  /// The command's result, read from its frame.
+  private var framed: CommandResult?
+
+  /// - Parameter residentShell: run the command in the session's resident shell when it can.
   init(
     host: String, command: RemoteCommand, sink: OutputSink?,
-    continuation: CheckedContinuation<CommandResult, any Error>?
+    continuation: CheckedContinuation<CommandResult, any Error>?, residentShell: Bool = false
   ) {
     self.host = host
+    self.command = command
     rendered = RenderedCommand(command)
     timeout = command.timeout
     wantsPTY = command.wantsPTY
-    stdin = command.stdin
     self.sink = sink
     self.continuation = continuation
     gateOpen = rendered.becomeSuccess == nil
+    if residentShell && ShellFrame.accepts(command, rendered, streamed: sink != nil) {
+      let frame = ShellFrame(rendered, stdin: command.stdin)
+      self.frame = frame
+      stdin = frame.text
+      sawPIDLine = true
+    } else {
+      frame = nil
+      stdin = command.stdin
+    }
   }
 
   override func advance(_ context: LoopContext) -> LoopStep {
@@ -73,6 +96,12 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
         if deadline == nil, let timeout {
           deadline = .now + .milliseconds(Int(timeout * 1000))
         }
+        if frame != nil, !wasAnsweredEarly, let shell = context.takeIdleShell() {
+          channel = shell
+          stage = .io
+          moved = true
+          continue
+        }
         guard let opened = context.session.openChannel() else {
           let error = context.session.lastError
           if error.code == LIBSSH2_ERROR_EAGAIN { return blocked(context, moved) }
@@ -92,8 +121,9 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
         moved = true
       case .exec:
         guard let channel else { return .finished }
-        hasStarted = true
-        let code = channel.exec(rendered.trackedLine)
+        // A command in a new shell starts when its frame is written (`writeStdin`).
+        hasStarted = frame == nil
+        let code = channel.exec(frame == nil ? rendered.trackedLine : ShellFrame.command)
         if code == LIBSSH2_ERROR_EAGAIN { return blocked(context, moved) }
         if code != 0 { return failCode(code, context, "the server refused to run the command") }
         stage = .io
@@ -106,6 +136,16 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
         case .sessionBroken(let reason): return .sessionBroken(reason)
         case .finished: moved = true
         }
+      case .release:
+        guard let channel else { return .finished }
+        answer(framed)
+        if context.idleShell == nil && pendingCall == nil && !channel.isAtEOF {
+          context.idleShell = channel
+          self.channel = nil
+          return .finished
+        }
+        stage = .closing
+        moved = true
       case .closing:
         guard let channel else { return .finished }
         let code = channel.close()
@@ -152,7 +192,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
   private func pump(_ channel: SSHChannel, _ context: LoopContext) -> LoopStep {
     var moved = false
     var budget = Self.fairShare
-    var calls: [IOCall] = [.write, .eof, .read(0), .read(1)]
+    var calls: [IOCall] = frame == nil ? [.write, .eof, .read(0), .read(1)] : [.write, .read(0), .read(1)]
     if let pending = pendingCall {
       calls.insert(pending, at: 0)
       pendingCall = nil
@@ -168,9 +208,20 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
       case .failed(let error): return fail(error, context)
       }
     }
+    if framed != nil {
+      stage = .release
+      return .finished
+    }
     if budget <= 0 { return .progressed }
     if channel.isAtEOF {
       sawEOF = true
+      if frame != nil, frameProgress.outStart == nil, let continuation {
+        // The shell had ended before the command started (killed while idle): the command
+        // runs on a channel of its own instead.
+        self.continuation = nil
+        context.followUps.append(
+          ExecOperation(host: host, command: command, sink: sink, continuation: continuation))
+      }
       stage = .closing
       return .finished
     }
@@ -210,7 +261,10 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
         written = stdin.withUnsafeBytes {
           channel.write(UnsafeRawBufferPointer(rebasing: $0[stdinOffset..<end]))
         }
-        if written > 0 { stdinOffset += written }
+        if written > 0 {
+          stdinOffset += written
+          hasStarted = true
+        }
       } else {
         break
       }
@@ -258,6 +312,11 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
   /// Takes output; returns an error when sudo rejected the password.
   private func receive(_ data: Data, stream: Int32) -> TransportError? {
     if stream == 0 { stdout.append(data) } else { stderr.append(data) }
+    if let frame {
+      framed = frame.read(stdout: stdout, stderr: stderr, &frameProgress)
+      remotePID = frameProgress.pid
+      return nil
+    }
     if !sawPIDLine {
       // The PID line comes first on stderr (stdout with a pty); hold output until it is whole.
       let isPIDStream = wantsPTY ? stream == 0 : stream == 1
@@ -322,6 +381,14 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
   private func complete(_ channel: SSHChannel) {
     guard let continuation else { return }
     self.continuation = nil
+    if frame != nil {
+      // The shell ended before the command's frame did; the command may have run.
+      continuation.resume(
+        throwing: TransportError(
+          .channel("the shell running the command ended early"), host: host,
+          detail: String(decoding: stderr.suffix(300), as: UTF8.self)))
+      return
+    }
     if !gateOpen {
       let lastLine =
         String(decoding: stderr, as: UTF8.self)
@@ -359,6 +426,12 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
     stage = .closing
     deadline = .now + .seconds(3)
     return .progressed
+  }
+
+  private func answer(_ result: CommandResult?) {
+    guard let result else { return }
+    continuation?.resume(returning: result)
+    continuation = nil
   }
 
   private func resume(throwing error: any Error) {
@@ -411,6 +484,7 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
 
   override func resetForRetry() {
     channel = nil
+    pendingCall = nil
     stage = .open
     wasRetried = true
   }

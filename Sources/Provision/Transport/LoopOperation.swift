@@ -30,6 +30,15 @@ final class LoopContext {
   private var sftp: SFTPSession?
   /// Operations that other operations started, such as killing a timed-out command.
   var followUps: [LoopOperation] = []
+  /// The resident shell's channel while no command runs in it (see `ShellFrame`).
+  var idleShell: SSHChannel?
+
+  /// Takes the idle shell for a command; a shell that ended meanwhile is dropped.
+  func takeIdleShell() -> SSHChannel? {
+    defer { idleShell = nil }
+    guard let idleShell, !idleShell.isAtEOF else { return nil }
+    return idleShell
+  }
 
   init(session: SSHSession) {
     self.session = session

@@ -19,6 +19,11 @@ public struct RemoteCommand: Sendable, Equatable {
   public var become: Become?
   /// Whether to allocate a pseudo-terminal; it merges stderr into stdout and adds `\r`.
   public var wantsPTY: Bool
+  /// Whether the command needs a channel of its own rather than the session's resident shell
+  /// (`ShellFrame`): a user's command (`command`, `shell`) may leave a process behind that
+  /// keeps its output open, and then its task waits for that process, as with
+  /// ansible-playbook, instead of the process writing into later commands' output.
+  public var ownChannel = false
   /// What the command reads, when it is one of the well-known reads that a batch of checks may
   /// serve together with others of its kind; transports run `shell` as usual.
   var reads: Reads?

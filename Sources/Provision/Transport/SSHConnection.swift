@@ -190,10 +190,16 @@ final class SSHConnection: @unchecked Sendable {
         waitForWork(timeout: -1)
         continue
       }
+      if active.isEmpty && !waiting.isEmpty && context.idleShell != nil && !isAlive(context.session.socket) {
+        // The connection died while only the resident shell held it: reconnect first, or
+        // the next command would be written to a dead shell and count as started.
+        dropSession()
+        continue
+      }
       expireOperations(context)
       waiting.append(contentsOf: context.followUps)
       context.followUps.removeAll()
-      admit()
+      admit(context)
       let progressed = advanceAll(context)
       if self.context == nil { continue }
       if progressed {
@@ -238,8 +244,9 @@ final class SSHConnection: @unchecked Sendable {
   }
 
   /// Moves waiting operations into the active set while slots are free.
-  private func admit() {
-    var channels = active.filter(\.usesChannelSlot).count
+  private func admit(_ context: LoopContext) {
+    // The idle resident shell keeps its channel open.
+    var channels = active.filter(\.usesChannelSlot).count + (context.idleShell == nil ? 0 : 1)
     var sftpBusy = active.contains(where: \.usesSFTP)
     var index = 0
     while index < waiting.count {

@@ -45,6 +45,9 @@ public struct SSHTarget: Sendable, Equatable {
   public var maxChannels: Int
   /// A bastion to reach this host through, with a `direct-tcpip` channel.
   public var proxyJump: ProxyJump?
+  /// Commands run in one long-lived `/bin/sh` on the session where they can (`ShellFrame`),
+  /// instead of each starting a channel, sshd's child and the login shell of its own.
+  public var residentShell = true
 
   /// A bastion host; boxed so that `SSHTarget` can nest.
   public final class ProxyJump: Sendable, Equatable {

@@ -43,7 +43,9 @@ public final class SSHTransport: Transport {
   private func execute(_ command: RemoteCommand, sink: OutputSink?) async throws -> CommandResult {
     let started = TransportTrace.isEnabled ? TransportTrace.now() : 0
     let result = try await submit { continuation in
-      ExecOperation(host: host, command: command, sink: sink, continuation: continuation)
+      ExecOperation(
+        host: host, command: command, sink: sink, continuation: continuation,
+        residentShell: target.residentShell)
     }
     TransportTrace.record(
       host,

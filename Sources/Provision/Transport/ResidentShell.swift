@@ -1,0 +1,130 @@
+import Foundation
+
+/// One command as a line for the session's resident shell, and the reading of its output.
+///
+/// A command of its own costs the host a channel, a fork of sshd, the login shell (with the
+/// user's rc files) and `/bin/sh`; on a cold run that is most of the host's work per task.
+/// So each session keeps one `/bin/sh` running on a channel (`ResidentShell.command`) and
+/// writes commands to its standard input, one line each:
+///
+///     printf 'BEGIN %d\n' $$; printf 'BEGIN\n' >&2; LINE </dev/null; printf '\nEND %d\n' $?; printf '\nEND\n' >&2
+///
+/// LINE is the same line a channel of its own would run (`RenderedCommand.line`), a child of
+/// the shell, so nothing it does (`cd`, `exit`, `umask`) touches the next command. Its
+/// standard input, when it has one, comes from `printf` through a pipe; the shell's own input
+/// is the stream of commands and no command may read it. The frame's markers carry a random
+/// token, so output before the start (a background process of an earlier command) and after
+/// the end is not taken for the command's; `$$` gives the shell's PID, the process group a
+/// timeout kills.
+struct ShellFrame {
+  /// What the shell's channel runs: the login shell replaces itself with `/bin/sh`.
+  static let command = "exec /bin/sh"
+
+  /// Input larger than this goes through a channel of its own (and SFTP-sized uploads never
+  /// come here): the frame carries it as one quoted word.
+  static let inputLimit = 1 << 20
+
+  /// Whether `command` can run in the resident shell: not a user's command
+  /// (`RemoteCommand.ownChannel`), no pseudo-terminal, no password prompt to answer, no output
+  /// streamed as it comes, and input without NUL bytes (the shell reads its commands as text).
+  static func accepts(_ command: RemoteCommand, _ rendered: RenderedCommand, streamed: Bool) -> Bool {
+    !streamed && !command.ownChannel && !command.wantsPTY && rendered.becomePrompt == nil && rendered.becomeSuccess == nil
+      && command.stdin.count <= inputLimit && !command.stdin.contains(0)
+  }
+
+  private let begin: [UInt8]
+  private let end: [UInt8]
+  /// The line to write to the shell's standard input.
+  let text: Data
+
+  init(_ rendered: RenderedCommand, stdin: Data, token: String = RenderedCommand.randomToken()) {
+    let begin = "PROVISION-BEGIN-\(token)"
+    let end = "PROVISION-END-\(token)"
+    self.begin = Array(begin.utf8)
+    self.end = Array(end.utf8)
+    var text = Data("printf '\(begin) %d\\n' $$; printf '\(begin)\\n' >&2; ".utf8)
+    if stdin.isEmpty {
+      text.append(contentsOf: "\(rendered.line) </dev/null".utf8)
+    } else {
+      text.append(contentsOf: "printf '%s' ".utf8)
+      text.append(Self.quoted(stdin))
+      text.append(contentsOf: " | \(rendered.line)".utf8)
+    }
+    text.append(contentsOf: "; printf '\\n\(end) %d\\n' $?; printf '\\n\(end)\\n' >&2\n".utf8)
+    self.text = text
+  }
+
+  /// `bytes` in single quotes, as one shell word.
+  static func quoted(_ bytes: Data) -> Data {
+    var out = Data([UInt8(ascii: "'")])
+    out.reserveCapacity(bytes.count + 2)
+    for b in bytes {
+      if b == UInt8(ascii: "'") { out.append(contentsOf: Array("'\\''".utf8)) } else { out.append(b) }
+    }
+    out.append(UInt8(ascii: "'"))
+    return out
+  }
+
+  /// How far the reading of the two streams got; kept between calls so that long output is
+  /// searched once.
+  struct Progress {
+    /// Where the command's standard output starts, once the start line arrived.
+    var outStart: Int?
+    var errStart: Int?
+    /// Where to look next for the end markers.
+    var outScan = 0
+    var errScan = 0
+    /// The shell's PID, from the start line.
+    var pid: Int?
+  }
+
+  /// Reads what arrived; returns the command's result once both streams ended their frame.
+  func read(stdout: Data, stderr: Data, _ progress: inout Progress) -> CommandResult? {
+    stdout.withUnsafeBytes { out in
+      stderr.withUnsafeBytes { err in read(out, err, &progress) }
+    }
+  }
+
+  private func read(_ out: UnsafeRawBufferPointer, _ err: UnsafeRawBufferPointer, _ progress: inout Progress)
+    -> CommandResult?
+  {
+    if progress.outStart == nil, let s = Self.find(begin + [UInt8(ascii: " ")], in: out, from: 0),
+      let newline = Self.find([10], in: out, from: s + begin.count)
+    {
+      progress.pid = Int(String(decoding: out[(s + begin.count + 1)..<newline], as: UTF8.self))
+      progress.outStart = newline + 1
+      progress.outScan = newline + 1
+    }
+    if progress.errStart == nil, let s = Self.find(begin + [10], in: err, from: 0) {
+      progress.errStart = s + begin.count + 1
+      progress.errScan = s + begin.count + 1
+    }
+    guard let outStart = progress.outStart, let errStart = progress.errStart else { return nil }
+    let outEnd = [10] + end + [UInt8(ascii: " ")]
+    guard let o = Self.find(outEnd, in: out, from: progress.outScan) else {
+      progress.outScan = max(outStart, out.count - outEnd.count)
+      return nil
+    }
+    guard let statusEnd = Self.find([10], in: out, from: o + outEnd.count) else { return nil }
+    let errEnd = [10] + end + [10]
+    guard let e = Self.find(errEnd, in: err, from: progress.errScan) else {
+      progress.errScan = max(errStart, err.count - errEnd.count)
+      return nil
+    }
+    let status = Int32(String(decoding: out[(o + outEnd.count)..<statusEnd], as: UTF8.self)) ?? -1
+    return CommandResult(stdout: Data(out[outStart..<o]), stderr: Data(err[errStart..<e]), shellStatus: status)
+  }
+
+  /// The first index of `needle` in `haystack` at or after `start`.
+  static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+    var i = max(0, start)
+    let first = needle[0]
+    let last = haystack.count - needle.count
+    while i <= last {
+      if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+      i += 1
+    }
+    return nil
+  }
+}
