@@ -38,16 +38,24 @@ func spawn(_ argv: [String]) -> Int32 {
   return status
 }
 
-// 1. Sequential `true` over one libssh2 session.
+// 1. Sequential `true` over one libssh2 session: each on a channel of its own (the raw exec
+//    round trip), then in the session's resident shell (what provision's own commands use).
 let transport = settings("node1").makeTransport()
 _ = try await transport.run("true")  // connect first; the loop measures round trips only
-var ours: [Double] = []
-for _ in 0..<commands {
-  let t = now()
-  let r = try await transport.run("true")
-  precondition(r.succeeded)
-  ours.append(now() - t)
+func sequential(ownChannel: Bool) async throws -> [Double] {
+  var command = RemoteCommand("true")
+  command.ownChannel = ownChannel
+  var times: [Double] = []
+  for _ in 0..<commands {
+    let t = now()
+    let r = try await transport.run(command)
+    precondition(r.succeeded)
+    times.append(now() - t)
+  }
+  return times
 }
+let ours = try await sequential(ownChannel: true)
+let resident = try await sequential(ownChannel: false)
 await transport.close()
 
 // 2. The same through OpenSSH's client over a ControlMaster socket.
@@ -90,6 +98,7 @@ var load = [Double](repeating: 0, count: 3)
 _ = getloadavg(&load, 3)
 print(String(format: "exec: %d sequential commands, median %.2f ms over one libssh2 session, %.2f ms with OpenSSH ControlMaster (%.1fx)",
   commands, median(ours) * 1e3, median(openssh) * 1e3, median(openssh) / median(ours)))
+print(String(format: "resident shell: %d sequential commands, median %.2f ms", commands, median(resident) * 1e3))
 print(String(format: "connect+auth+first command: 1 host median %.1f ms; 100 connections to %d hosts at once %.2f s",
   median(single) * 1e3, hosts.count, all100))
 print(String(format: "load average %.2f", load[0]))
