@@ -111,4 +111,12 @@ import Testing
     #expect(last?.proxyJump?.target.name == "a.example")
     #expect(last?.proxyJump?.target.proxyJump == nil)
   }
+
+  @Test func residentShellIsOnUnlessTheInventorySaysNo() {
+    #expect(ConnectionSettings.resolve(host: "x", variables: [:], sshConfig: config).sshTarget.residentShell)
+    for no: Value in [false, "no", 0] {
+      let s = ConnectionSettings.resolve(host: "x", variables: ["provision_resident_shell": no], sshConfig: config)
+      #expect(!s.sshTarget.residentShell)
+    }
+  }
 }

@@ -12,11 +12,13 @@ extension ConnectionSettings {
       hop.proxyJump = proxy
       proxy = SSHTarget.ProxyJump(hop)
     }
-    return SSHTarget(
+    var target = SSHTarget(
       name: inventoryName, address: address, port: port, user: user, identityFiles: identityFiles,
       passphrase: passphrase, password: password, useAgent: !identitiesOnly || identityFiles.isEmpty,
       knownHostsFiles: knownHostsFiles, hostKeyPolicy: hostKeyPolicy, connectTimeout: connectTimeout,
       keepaliveInterval: keepaliveInterval ?? 30, proxyJump: proxy)
+    target.residentShell = residentShell
+    return target
   }
 
   /// Privilege escalation as the inventory asks for it, or nil when it does not.

@@ -39,6 +39,9 @@ public struct ConnectionSettings: Sendable, Equatable {
   public var becomeMethod = "sudo"
   /// `ansible_become_password`; never printed.
   public var becomePassword: String?
+  /// `provision_resident_shell` (default true): the engine's commands run in one long-lived
+  /// shell on the session (`SSHTarget.residentShell`); false gives each a channel of its own.
+  public var residentShell = true
 
   /// Resolves the settings for `host` from its merged variables.
   ///
@@ -105,6 +108,7 @@ public struct ConnectionSettings: Sendable, Equatable {
     s.becomeUser = string("ansible_become_user") ?? "root"
     s.becomeMethod = string("ansible_become_method") ?? "sudo"
     s.becomePassword = string("ansible_become_password") ?? string("ansible_become_pass") ?? string("ansible_sudo_pass")
+    s.residentShell = bool("provision_resident_shell") ?? true
     return s
   }
 

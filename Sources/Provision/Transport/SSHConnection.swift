@@ -13,7 +13,8 @@ import Foundation
 /// every other task. Each connection therefore owns an OS thread (not a pool thread) that runs
 /// a poll loop over a non-blocking session: callers hand it operations and await their
 /// continuations. Up to `SSHTarget.maxChannels` commands share the session at once, plus one
-/// SFTP transfer. The thread starts with the first operation and ends on `shutdown()`.
+/// SFTP transfer; the resident shell (`ShellFrame`) keeps one channel open between the
+/// commands it runs. The thread starts with the first operation and ends on `shutdown()`.
 ///
 /// The session is opened on demand. When it is found dead between operations it is reopened
 /// transparently; an operation whose channel could not even be opened is retried once on the

@@ -6,8 +6,10 @@ import Foundation
 /// `SSHTarget.maxChannels` commands at a time. Each transport drives its session from one
 /// dedicated OS thread (not a cooperative-pool thread), so 500 hosts use 500 mostly idle
 /// threads and no pool thread ever blocks. See `SSHConnection` for the loop, keepalives and
-/// reconnects. A command that times out or whose task is cancelled is killed on the host: its
-/// process group gets SIGTERM, then SIGKILL, over a second channel.
+/// reconnects. The engine's own commands run in one long-lived shell on the session
+/// (`ShellFrame`); others get a channel each. A command that times out or whose task is
+/// cancelled is killed on the host: its process group gets SIGTERM, then SIGKILL, over a second
+/// channel (for a command in the resident shell, the shell goes with it).
 public final class SSHTransport: Transport {
   /// Where and how to connect.
   public let target: SSHTarget
