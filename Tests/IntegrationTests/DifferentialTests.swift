@@ -60,8 +60,6 @@ import Testing
   /// Differences from ansible-core that are provision bugs or choices, by the key the comparison
   /// gives them (a key ending in `*` covers every key it begins), each with the reason.
   static let knownDifferences: [String: String] = [
-    "script: tree ./work/script-*":
-      "ansible-playbook runs script (and raw) over `ssh -tt`: the pseudo-terminal merges stderr into stdout and ends lines with \\r\\n; provision runs them without one and keeps the streams apart (a Step cannot ask the engine for a PTY, and the script goes on stdin)",
     "wait_for: tree ./wait/groupdict-sorted":
       "the template engine's dictsort yields lists, so inside a string the pairs print as ['address', …], where Jinja's tuples print as ('address', …) (Template/)",
     "get_url: check run get_url 'get_url into a directory'": getURLCheck,

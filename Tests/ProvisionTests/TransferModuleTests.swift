@@ -21,12 +21,22 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
     return path
   }
 
-  /// Runs a plan's single shell step locally, as the engine would.
-  func runStep(_ plan: Plan) async throws -> CommandResult {
-    guard plan.steps.count == 1, case .shell(let command, let stdin) = plan.steps[0].action else {
-      throw ModuleError("expected one shell step, got \(plan.steps.map(\.summary))")
+  /// Runs a plan's steps locally, as the engine would; returns the last command's result.
+  func runSteps(_ plan: Plan) async throws -> CommandResult {
+    var last: CommandResult?
+    for (index, step) in plan.steps.enumerated() {
+      switch step.action {
+      case .shell(let command, let stdin):
+        last = try await local.run(RemoteCommand(command, stdin: stdin))
+        if index < plan.steps.count - 1, last?.succeeded != true { throw ModuleError("\(step.summary) failed") }
+      case .upload(let data, let path, let mode, let owner, let group):
+        try await local.upload(data, to: path, mode: mode, owner: owner, group: group, become: nil)
+      case .writeController:
+        throw ModuleError("unexpected step \(step.summary)")
+      }
     }
-    return try await local.run(RemoteCommand(command, stdin: stdin))
+    guard let last else { throw ModuleError("no command among \(plan.steps.map(\.summary))") }
+    return last
   }
 
   // MARK: script
@@ -48,9 +58,11 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
     let module = try makeModule(ScriptModule.self, ["cmd": .string(line), "chdir": .string(dir)])
     let plan = try module.plan(from: try await module.check(on: probe))
     #expect(plan.isIdempotent == false && plan.skipsInCheckMode)
-    #expect(plan.steps[0].reportsOutput)
-    #expect(plan.steps[0].summary == "run script \(dir)/my script's.sh")
-    let result = try await runStep(plan)
+    // A private directory, the copy, then the run, with a pseudo-terminal over SSH.
+    #expect(plan.steps.map(\.summary).last == "run script \(dir)/my script's.sh")
+    #expect(plan.steps.map(\.reportsOutput) == [false, false, true])
+    #expect(plan.steps.last?.wantsPTY == true)
+    let result = try await runSteps(plan)
     #expect(result.exitStatus == 4)
     #expect(result.stdoutText == "[one]\n[two words]\n[th'ree]\n[$(touch /tmp/pwned-script)]\n[a\nb]\n[é]\nstdin:\n")
     #expect(result.stderrText == "err\n")
@@ -64,13 +76,13 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
       toFile: dir + "/s.sh", atomically: true, encoding: .utf8)
     // The engine resolves the name and passes the real path as `_source_path`.
     let plain = try makeModule(ScriptModule.self, ["cmd": "files/s.sh", "_source_path": .string(dir + "/s.sh")])
-    #expect(try await runStep(plain.plan(from: .init())).stdoutText == "\n")
+    #expect(try await runSteps(plain.plan(from: .init())).stdoutText == "\n")
     let zero = try String(contentsOfFile: dir + "/zero", encoding: .utf8)
     #expect(zero.hasSuffix("/s.sh\n"))
     #expect(!FileManager.default.fileExists(atPath: (zero.trimmingCharacters(in: .newlines) as NSString).deletingLastPathComponent))
     let bash = try makeModule(
       ScriptModule.self, ["cmd": "files/s.sh", "_source_path": .string(dir + "/s.sh"), "executable": "/bin/bash"])
-    #expect(try await runStep(bash.plan(from: .init())).stdoutText == "bash\n")
+    #expect(try await runSteps(bash.plan(from: .init())).stdoutText == "bash\n")
   }
 
   @Test func scriptCreatesAndRemoves() async throws {
@@ -83,7 +95,7 @@ fileprivate func makeModule<M: Module>(_ type: M.Type, _ given: OrderedDict) thr
     #expect(plan.result["msg"] == .string("\(dir) exists, matching creates option"))
     let runs = try makeModule(ScriptModule.self, ["cmd": .string(dir + "/s.sh"), "removes": .string(dir)])
     let runPlan = try runs.plan(from: try await runs.check(on: probe))
-    #expect(runPlan.steps.count == 1 && !runPlan.skipsInCheckMode)
+    #expect(runPlan.steps.count == 3 && !runPlan.skipsInCheckMode)
   }
 
   @Test func scriptFailures() throws {

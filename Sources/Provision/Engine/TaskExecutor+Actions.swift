@@ -358,6 +358,7 @@ extension TaskExecutor {
         let started = Date()
         var command = RemoteCommand(command, stdin: stdin, environment: environment, timeout: timeout, become: become)
         command.ownChannel = step.reportsOutput
+        command.wantsPTY = step.wantsPTY
         let r = try await (leader ?? transport).run(command)
         let ended = Date()
         if step.reportsOutput {

@@ -127,6 +127,7 @@ public struct RawModule: Module {
   public func plan(from current: Void) throws -> Plan {
     var step = Step(.run, "run", .shell(command), reportsOutput: true)
     step.keepsTrailingNewlines = true
+    step.wantsPTY = true
     return Plan(steps: [step], isIdempotent: false, skipsInCheckMode: true)
   }
 }

@@ -93,6 +93,9 @@ public struct Step: Sendable {
   public var allowsFailure: Bool
   /// The output keeps its trailing newlines (`raw`, `strip_empty_ends: false`).
   public var keepsTrailingNewlines = false
+  /// The command runs with a pseudo-terminal, as ansible-playbook runs `raw` and `script`
+  /// (`ssh -tt`): its error output joins standard output and lines end with `\r\n`.
+  public var wantsPTY = false
   /// Turns the command's output into the task's values, whether it changed anything and
   /// whether it failed (`uri` reads curl's output); nil keeps the plain stdout/rc rules.
   public var interpret: (@Sendable (CommandResult) -> StepOutcome)?

@@ -5,11 +5,12 @@ import Inventory
 ///
 /// Keys: `cmd` (or free form: `path/to/script.sh args`), `creates`, `removes`, `chdir`
 /// (absolute), `executable`. The script is read on the controller (the engine finds it in
-/// `files/` beside the playbook or the role and passes `_source_path`), sent on standard input,
-/// written to a temporary file on the host and run there with its arguments: by `executable`
-/// when given, else by the interpreter of its `#!` line, else by `sh`. The file is removed
-/// afterwards. `check` only tests `creates`/`removes`; the script always runs (it is not
-/// idempotent), and is skipped in check mode unless `creates` or `removes` is given.
+/// `files/` beside the playbook or the role and passes `_source_path`), copied to a new private
+/// directory on the host and run there with its arguments and a pseudo-terminal, as
+/// ansible-playbook runs it: by `executable` when given, else by the interpreter of its `#!`
+/// line, else by `sh`. The directory is removed afterwards. `check` only tests
+/// `creates`/`removes`; the script always runs (it is not idempotent), and is skipped in check
+/// mode unless `creates` or `removes` is given.
 ///
 /// ```yaml
 /// - script: files/bootstrap.sh --role server creates=/etc/rancher/bootstrapped
@@ -26,6 +27,9 @@ public struct ScriptModule: Module {
   var run: ShellRun
   /// The script's name as written, for messages.
   let source: String
+  /// The script, and its file name on the host.
+  let script: Data
+  let fileName: String
   /// Why the script cannot be read, when it cannot.
   let missing: String?
 
@@ -52,11 +56,11 @@ public struct ScriptModule: Module {
       // Reported only when the script would run: `creates`/`removes` are tested first, as in Ansible.
       missing = "Could not find or access '\(first)' on the Ansible Controller."
     }
+    script = content
+    fileName = (first as NSString).lastPathComponent
     let command = Self.command(
-      script: content, name: (first as NSString).lastPathComponent, arguments: Array(words.dropFirst()),
-      executable: arguments.string("executable"))
+      script: content, arguments: Array(words.dropFirst()), executable: arguments.string("executable"))
     run = try ShellRun(arguments, command: command, display: .string(line))
-    run.stdin = content
   }
 
   /// The interpreter of a `#!` line, as the kernel reads it: the program and at most one
@@ -72,33 +76,29 @@ public struct ScriptModule: Module {
     return [String(line[..<space])] + (argument.isEmpty ? [] : [argument])
   }
 
-  /// The shell command that saves standard input to a temporary file and runs it. A script
-  /// without `#!` runs with `sh`, as `execve` falls back to; a binary (a NUL byte in its first
-  /// block) is made executable and run directly.
-  static func command(script: Data, name: String, arguments: [String], executable: String?) -> String {
+  /// The shell command that runs the copied script `$t` and removes its directory `$d`. A
+  /// script without `#!` runs with `sh`, as `execve` falls back to; a binary (a NUL byte in its
+  /// first block) runs directly.
+  static func command(script: Data, arguments: [String], executable: String?) -> String {
     let runner: String
     if let executable {
       runner = ShellWords.split(executable, comments: false)?.map(ShellQuoting.quote).joined(separator: " ")
         ?? ShellQuoting.quote(executable)
-      return wrap(runner + " \"$t\"", name: name, arguments: arguments)
+      return wrap(runner + " \"$t\"", arguments: arguments)
     }
     if let interpreter = interpreter(script) {
       runner = interpreter.map(ShellQuoting.quote).joined(separator: " ")
-      return wrap(runner + " \"$t\"", name: name, arguments: arguments)
+      return wrap(runner + " \"$t\"", arguments: arguments)
     }
     if script.prefix(512).contains(0) {
-      return wrap("\"$t\"", name: name, arguments: arguments)
+      return wrap("\"$t\"", arguments: arguments)
     }
-    return wrap("sh \"$t\"", name: name, arguments: arguments)
+    return wrap("sh \"$t\"", arguments: arguments)
   }
 
-  private static func wrap(_ run: String, name: String, arguments: [String]) -> String {
+  private static func wrap(_ run: String, arguments: [String]) -> String {
     let args = arguments.map { CommandModule.quoteKeepingVariables($0) }.joined(separator: " ")
     return """
-      d=$(mktemp -d "${TMPDIR:-/tmp}/.provision-script-XXXXXX") || exit 1
-      t="$d"/\(ShellQuoting.quote(name))
-      if ! cat > "$t"; then rm -rf "$d"; exit 1; fi
-      chmod 700 "$t"
       \(run)\(args.isEmpty ? "" : " " + args) </dev/null
       rc=$?
       rm -rf "$d"
@@ -123,7 +123,22 @@ public struct ScriptModule: Module {
       return plan
     }
     if let missing { return .failed(missing) }
+    // A directory of its own per run, made with a name chosen here so that the copy needs no
+    // round trip to learn it; the run removes it.
+    let directory = "/tmp/.provision-script-" + RenderedCommand.randomToken()
+    let file = directory + "/" + fileName
+    guard case .shell(let line, _) = plan.steps[0].action else { return plan }
     plan.steps[0].summary = "run script \(source)"
+    plan.steps[0].action = .shell(
+      "d=\(ShellQuoting.quote(directory)); t=\(ShellQuoting.quote(file))\n" + line)
+    // ansible-playbook runs the script with a pseudo-terminal: its error output joins standard
+    // output, and lines end with \r\n.
+    plan.steps[0].wantsPTY = true
+    plan.steps[0].keepsTrailingNewlines = true
+    plan.steps.insert(contentsOf: [
+      .argv(.run, "directory for script \(source)", ["mkdir", "-m", "700", "--", directory]),
+      Step(.run, "copy of script \(source)", .upload(script, path: file, mode: 0o700, owner: nil, group: nil)),
+    ], at: 0)
     return plan
   }
 }
