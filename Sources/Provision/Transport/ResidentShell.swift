@@ -4,7 +4,7 @@ import Foundation
 ///
 /// A command of its own costs the host a channel, a fork of sshd, the login shell (with the
 /// user's rc files) and `/bin/sh`; on a cold run that is most of the host's work per task.
-/// So each session keeps one `/bin/sh` running on a channel (`ResidentShell.command`) and
+/// So each session keeps one `/bin/sh` running on a channel (`ShellFrame.command`) and
 /// writes commands to its standard input, one line each:
 ///
 ///     printf 'BEGIN %d\n' $$; printf 'BEGIN\n' >&2; LINE </dev/null; printf '\nEND %d\n' $?; printf '\nEND\n' >&2
