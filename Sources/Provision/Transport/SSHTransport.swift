@@ -49,9 +49,14 @@ public final class SSHTransport: Transport {
         host: host, command: command, sink: sink, continuation: continuation,
         residentShell: target.residentShell)
     }
+    guard TransportTrace.isEnabled else { return result }
+    // "shell" for a command sent to the resident shell, "exec" for one on a channel of its own.
+    let way =
+      target.residentShell && ShellFrame.accepts(command, RenderedCommand(command), streamed: sink != nil)
+      ? "shell" : "exec"
     TransportTrace.record(
       host,
-      "exec \(command.shell.utf8.count)B in, \(result.stdout.count)B out, status "
+      "\(way) \(command.shell.utf8.count)B in, \(result.stdout.count)B out, status "
         + "\(result.exitStatus.map(String.init) ?? "none")"
         + (TransportTrace.includesCommands ? ": \(command.shell)" : ""),
       since: started)
