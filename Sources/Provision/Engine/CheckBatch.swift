@@ -249,11 +249,11 @@ actor CheckBatch {
     let err = [UInt8](result.stderr)
     let status = Array("\n\(boundary) ".utf8)
     let end = Array("\n\(boundary)\n".utf8)
-    guard let start = find(Array("\(boundary)\n".utf8), in: err, from: 0) else { return [] }
+    guard let start = err.firstIndex(ofBytes: Array("\(boundary)\n".utf8), from: 0) else { return [] }
     var errPosition = start + boundary.utf8.count + 1
     var parts: [CommandResult] = []
     var position = 0
-    while parts.count < count, let s = find(status, in: out, from: position) {
+    while parts.count < count, let s = out.firstIndex(ofBytes: status, from: position) {
       let stdout = Data(out[position..<s])
       var p = s + status.count
       var code = 0
@@ -267,24 +267,13 @@ actor CheckBatch {
         p += 1
       }
       guard p < out.count, out[p] == 10 else { break }
-      guard let e = find(end, in: err, from: errPosition) else { break }
+      guard let e = err.firstIndex(ofBytes: end, from: errPosition) else { break }
       let stderr = Data(err[errPosition..<e])
       parts.append(CommandResult(stdout: stdout, stderr: stderr, shellStatus: Int32(negative ? -code : code)))
       position = p + 1
       errPosition = e + end.count
     }
     return parts
-  }
-
-  static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-    guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
-    var i = start
-    let first = needle[0]
-    while i <= haystack.count - needle.count {
-      if haystack[i] == first && Array(haystack[i..<(i + needle.count)]) == needle { return i }
-      i += 1
-    }
-    return nil
   }
 }
 

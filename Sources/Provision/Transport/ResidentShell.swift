@@ -88,43 +88,30 @@ struct ShellFrame {
   private func read(_ out: UnsafeRawBufferPointer, _ err: UnsafeRawBufferPointer, _ progress: inout Progress)
     -> CommandResult?
   {
-    if progress.outStart == nil, let s = Self.find(begin + [UInt8(ascii: " ")], in: out, from: 0),
-      let newline = Self.find([10], in: out, from: s + begin.count)
+    if progress.outStart == nil, let s = out.firstIndex(ofBytes: begin + [UInt8(ascii: " ")], from: 0),
+      let newline = out.firstIndex(ofBytes: [10], from: s + begin.count)
     {
       progress.pid = Int(String(decoding: out[(s + begin.count + 1)..<newline], as: UTF8.self))
       progress.outStart = newline + 1
       progress.outScan = newline + 1
     }
-    if progress.errStart == nil, let s = Self.find(begin + [10], in: err, from: 0) {
+    if progress.errStart == nil, let s = err.firstIndex(ofBytes: begin + [10], from: 0) {
       progress.errStart = s + begin.count + 1
       progress.errScan = s + begin.count + 1
     }
     guard let outStart = progress.outStart, let errStart = progress.errStart else { return nil }
     let outEnd = [10] + end + [UInt8(ascii: " ")]
-    guard let o = Self.find(outEnd, in: out, from: progress.outScan) else {
+    guard let o = out.firstIndex(ofBytes: outEnd, from: progress.outScan) else {
       progress.outScan = max(outStart, out.count - outEnd.count)
       return nil
     }
-    guard let statusEnd = Self.find([10], in: out, from: o + outEnd.count) else { return nil }
+    guard let statusEnd = out.firstIndex(ofBytes: [10], from: o + outEnd.count) else { return nil }
     let errEnd = [10] + end + [10]
-    guard let e = Self.find(errEnd, in: err, from: progress.errScan) else {
+    guard let e = err.firstIndex(ofBytes: errEnd, from: progress.errScan) else {
       progress.errScan = max(errStart, err.count - errEnd.count)
       return nil
     }
     let status = Int32(String(decoding: out[(o + outEnd.count)..<statusEnd], as: UTF8.self)) ?? -1
     return CommandResult(stdout: Data(out[outStart..<o]), stderr: Data(err[errStart..<e]), shellStatus: status)
-  }
-
-  /// The first index of `needle` in `haystack` at or after `start`.
-  static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
-    guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
-    var i = max(0, start)
-    let first = needle[0]
-    let last = haystack.count - needle.count
-    while i <= last {
-      if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
-      i += 1
-    }
-    return nil
   }
 }
