@@ -51,6 +51,8 @@ final class ExecOperation: LoopOperation, @unchecked Sendable {
   private var frameProgress = ShellFrame.Progress()
   /// The command's result, read from its frame.
   private var framed: CommandResult?
+  /// Whether the command goes to the resident shell rather than a channel of its own.
+  var isForResidentShell: Bool { frame != nil }
 
   /// - Parameter residentShell: run the command in the session's resident shell when it can.
   init(

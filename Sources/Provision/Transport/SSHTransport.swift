@@ -44,19 +44,18 @@ public final class SSHTransport: Transport {
 
   private func execute(_ command: RemoteCommand, sink: OutputSink?) async throws -> CommandResult {
     let started = TransportTrace.isEnabled ? TransportTrace.now() : 0
+    var sentToShell = false
     let result = try await submit { continuation in
-      ExecOperation(
+      let operation = ExecOperation(
         host: host, command: command, sink: sink, continuation: continuation,
         residentShell: target.residentShell)
+      sentToShell = operation.isForResidentShell
+      return operation
     }
-    guard TransportTrace.isEnabled else { return result }
     // "shell" for a command sent to the resident shell, "exec" for one on a channel of its own.
-    let way =
-      target.residentShell && ShellFrame.accepts(command, RenderedCommand(command), streamed: sink != nil)
-      ? "shell" : "exec"
     TransportTrace.record(
       host,
-      "\(way) \(command.shell.utf8.count)B in, \(result.stdout.count)B out, status "
+      "\(sentToShell ? "shell" : "exec") \(command.shell.utf8.count)B in, \(result.stdout.count)B out, status "
         + "\(result.exitStatus.map(String.init) ?? "none")"
         + (TransportTrace.includesCommands ? ": \(command.shell)" : ""),
       since: started)
