@@ -35,7 +35,7 @@ extension Value {
     case .int(let i): out += String(i)
     case .double(let d): out += Value.pythonFloatRepr(d, json: true)
     case .string(let s): Value.writeJSONString(s, into: &out, ensureASCII: style.ensureASCII)
-    case .list(let items):
+    case .list(let items), .tuple(let items):
       if items.isEmpty {
         out += "[]"
         return

@@ -9,6 +9,10 @@ public enum Value: Sendable, Hashable {
   case string(String)
   case list([Value])
   case dict(OrderedDict)
+  /// Python's tuple. Only templates make them (`(1, 2)`, `dictsort`, `zip`, `d.items()`, a
+  /// macro's `varargs`), and they print as `(1, 2)`; everywhere else they read as a list
+  /// (`listValue`), and JSON and YAML write them as lists, as Python's `json` does.
+  case tuple([Value])
 
   /// The string inside, if this is a string.
   public var stringValue: String? {
@@ -22,10 +26,32 @@ public enum Value: Sendable, Hashable {
     return nil
   }
 
-  /// The list inside, if this is a sequence.
+  /// The items inside, if this is a list or a tuple.
   public var listValue: [Value]? {
-    if case .list(let l) = self { return l }
-    return nil
+    switch self {
+    case .list(let l), .tuple(let l): return l
+    default: return nil
+    }
+  }
+
+  /// The same value with every tuple in it made a list, for code outside templates that
+  /// only knows lists.
+  public var tuplesAsLists: Value {
+    guard containsTuple else { return self }
+    switch self {
+    case .list(let l), .tuple(let l): return .list(l.map(\.tuplesAsLists))
+    case .dict(let d): return .dict(OrderedDict(d.map { ($0.key, $0.value.tuplesAsLists) }))
+    default: return self
+    }
+  }
+
+  private var containsTuple: Bool {
+    switch self {
+    case .tuple: return true
+    case .list(let l): return l.contains { $0.containsTuple }
+    case .dict(let d): return d.values.contains { $0.containsTuple }
+    default: return false
+    }
   }
 
   /// Python's truthiness: empty strings, lists and dicts, zero and None are false.
@@ -36,7 +62,7 @@ public enum Value: Sendable, Hashable {
     case .int(let i): return i != 0
     case .double(let d): return d != 0
     case .string(let s): return !s.isEmpty
-    case .list(let l): return !l.isEmpty
+    case .list(let l), .tuple(let l): return !l.isEmpty
     case .dict(let d): return !d.isEmpty
     }
   }
@@ -51,6 +77,7 @@ public enum Value: Sendable, Hashable {
     case .string: return "str"
     case .list: return "list"
     case .dict: return "dict"
+    case .tuple: return "tuple"
     }
   }
 
@@ -67,6 +94,8 @@ public enum Value: Sendable, Hashable {
     case (.string(let a), .string(let b)): return a == b
     case (.list(let a), .list(let b)): return a == b
     case (.dict(let a), .dict(let b)): return a == b
+    // Python: (1, 2) != [1, 2].
+    case (.tuple(let a), .tuple(let b)): return a == b
     default: return false
     }
   }
@@ -80,6 +109,9 @@ public enum Value: Sendable, Hashable {
     case .string(let s): hasher.combine(s)
     case .list(let l): hasher.combine(l)
     case .dict(let d): hasher.combine(d)
+    case .tuple(let l):
+      hasher.combine(1)
+      hasher.combine(l)
     }
   }
 }

@@ -60,8 +60,6 @@ import Testing
   /// Differences from ansible-core that are provision bugs or choices, by the key the comparison
   /// gives them (a key ending in `*` covers every key it begins), each with the reason.
   static let knownDifferences: [String: String] = [
-    "wait_for: tree ./wait/groupdict-sorted":
-      "the template engine's dictsort yields lists, so inside a string the pairs print as ['address', …], where Jinja's tuples print as ('address', …) (Template/)",
     "get_url: check run get_url 'get_url into a directory'": getURLCheck,
     "get_url: check run get_url 'get_url with force'": getURLCheck,
     "get_url: check run get_url 'get_url without force replaces an existing file that is older'": getURLCheck,

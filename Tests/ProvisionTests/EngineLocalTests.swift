@@ -305,4 +305,33 @@ final class RecordingReporter: RunReporter {
     _ = await PlaybookRunner(inventory: inv, options: options, reporter: reporter).run([try PlaybookLoader.load(playbook)])
     #expect(reporter.tasks == expected)
   }
+
+  /// A loop over `dictsort` gets Python's tuples: they print as `('http', 80)` in templates and
+  /// in the item label, and a module argument holding them gets lists, as JSON has no tuple.
+  @Test func tuplesPrintAsPythonAndReachModulesAsLists() async throws {
+    let playbook = try write(
+      "tuples.yml",
+      """
+      - hosts: h1
+        gather_facts: false
+        vars:
+          dir: "{{ root }}/{{ inventory_hostname }}"
+          ports: { https: 443, http: 80 }
+        tasks:
+          - file: { path: "{{ dir }}", state: directory }
+          - name: pairs
+            copy: { content: "{{ item }} {{ item.0 }}={{ item[1] }}\\n", dest: "{{ dir }}/{{ item.0 }}" }
+            loop: "{{ ports | dictsort }}"
+          - name: argument
+            copy: { content: "{{ ports | dictsort }}", dest: "{{ dir }}/all" }
+      """)
+    let reporter = try await run(playbook)
+    #expect(reporter.recap?.exitStatus == 0)
+    let tree = try tree()
+    #expect(tree["h1/http"] == "644 ('http', 80) http=80\n")
+    #expect(tree["h1/https"] == "644 ('https', 443) https=443\n")
+    #expect(tree["h1/all"] == "644 [[\"http\", 80], [\"https\", 443]]")
+    let labels = reporter.results.filter { $0.0 == "pairs" }.flatMap { $0.1.items.map(\.label) }
+    #expect(labels == ["('http', 80)", "('https', 443)"])
+  }
 }

@@ -97,7 +97,7 @@ public final class VaultKeyring: @unchecked Sendable {
   public func reveal(_ value: Value) {
     switch value {
     case .string(let s): reveal(s)
-    case .list(let items): items.forEach(reveal)
+    case .list(let items), .tuple(let items): items.forEach(reveal)
     case .dict(let dict): dict.values.forEach(reveal)
     case .null, .bool, .int, .double: break
     }

@@ -11,12 +11,13 @@ extension TaskExecutor {
         args[k] = v
         continue
       }
-      let rendered = try context.render(v, name: task.location.description)
+      // Modules get their arguments as JSON in Ansible, where a tuple is a list.
+      let rendered = try context.render(v, name: task.location.description).tuplesAsLists
       if rendered == .string(shared.omit) { continue }
       args[k] = rendered
     }
     if let defaults = task.keywords.moduleDefaults[task.action]?.dictValue {
-      for (k, v) in defaults where args[k] == nil { args[k] = try context.render(v) }
+      for (k, v) in defaults where args[k] == nil { args[k] = try context.render(v).tuplesAsLists }
     }
     return args
   }

@@ -23,7 +23,7 @@ extension TaskExecutor {
     case "list":
       return value.listValue ?? [value]
     case "indexed_items":
-      return terms.flatMap { $0.listValue ?? [$0] }.enumerated().map { .list([.int($0.offset), $0.element]) }
+      return terms.flatMap { $0.listValue ?? [$0] }.enumerated().map { .tuple([.int($0.offset), $0.element]) }
     case "dict":
       guard let d = value.dictValue else { throw ModuleError("with_dict expects a dict") }
       return d.map { .dict(["key": .string($0.key), "value": $0.value]) }
@@ -51,7 +51,7 @@ extension TaskExecutor {
         throw ModuleError("with_subelements expects a list and a key")
       }
       return list.flatMap { element -> [Value] in
-        (element.dictValue?[key]?.listValue ?? []).map { .list([element, $0]) }
+        (element.dictValue?[key]?.listValue ?? []).map { .tuple([element, $0]) }
       }
     case "lines", "file", "first_found", "random_choice", "inventory_hostnames":
       let options = OrderedDict()

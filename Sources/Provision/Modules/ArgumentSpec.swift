@@ -177,7 +177,7 @@ public struct ModuleArguments: Sendable {
   /// A list argument; a comma-separated string is split as Ansible does.
   public func list(_ name: String) -> [String]? {
     switch self[name] {
-    case .list(let items)?: return items.compactMap(Self.text)
+    case .list(let items)?, .tuple(let items)?: return items.compactMap(Self.text)
     case .string(let s)?: return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     case let v?: return Self.text(v).map { [$0] }
     case nil: return nil
@@ -206,7 +206,7 @@ public struct ModuleArguments: Sendable {
     case .double(let d): return Value.double(d).jsonString()
     case .bool(let b): return b ? "True" : "False"
     case .null: return nil
-    case .list, .dict: return v.jsonString()
+    case .list, .dict, .tuple: return v.jsonString()
     }
   }
 

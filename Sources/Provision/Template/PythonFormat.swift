@@ -25,7 +25,7 @@ enum PythonFormat {
     var positional: [Value]
     var mapping: OrderedDict?
     switch args {
-    case .list(let l): positional = l
+    case .tuple(let l): positional = l
     case .dict(let d):
       positional = [args]
       mapping = d
@@ -423,7 +423,7 @@ enum PythonFormat {
         if let index {
           if case .dict(let d) = v, let y = d[index] {
             v = y
-          } else if case .list(let l) = v, let n = Int(index), n < l.count {
+          } else if let l = v.listValue, let n = Int(index), n < l.count {
             v = l[n]
           }
         }

@@ -29,6 +29,7 @@ enum PythonLiteral {
         guard let v = literal(item) else { return nil }
         out.append(v)
       }
+      if case .tuple = e { return .tuple(out) }
       return .list(out)
     case .dict(let pairs):
       var out = OrderedDict()

@@ -15,6 +15,7 @@ enum TemplateMethods {
     switch v {
     case .string: return stringMethods.contains(method)
     case .list: return listMethods.contains(method)
+    case .tuple: return method == "index" || method == "count"
     default: return false
     }
   }
@@ -26,9 +27,9 @@ enum TemplateMethods {
     switch receiver {
     case .string(let s): return try stringMethod(method, s, args, renderer: renderer, at: offset)
     case .dict(let d): return try dictMethod(method, d, args, renderer: renderer, at: offset)
-    case .list(let l):
+    case .list(let l), .tuple(let l):
       switch method {
-      case "copy": return .list(l)
+      case "copy" where receiver.typeName == "list": return .list(l)
       case "count":
         let a = try args.bind("count", ["x"], required: 1)
         let x = try args.value(a[0], .null)
@@ -37,7 +38,10 @@ enum TemplateMethods {
         let a = try args.bind("index", ["x"], required: 1)
         let x = try args.value(a[0], .null)
         guard let i = l.firstIndex(of: x) else {
-          throw renderer.error(.value("\(x.pythonRepr) is not in list"), at: offset)
+          let message =
+            receiver.typeName == "list"
+            ? "\(x.pythonRepr) is not in list" : "tuple.index(x): x not in tuple"
+          throw renderer.error(.value(message), at: offset)
         }
         return .int(i)
       default: break
@@ -61,7 +65,7 @@ enum TemplateMethods {
       return .list(d.values)
     case "items":
       _ = try args.bind(method, [])
-      return .list(d.map { .list([.string($0.key), $0.value]) })
+      return .list(d.map { .tuple([.string($0.key), $0.value]) })
     case "copy":
       return .dict(d)
     case "get":

@@ -40,18 +40,22 @@ enum TemplateOperators {
     switch (op, l, r) {
     case ("+", .string(let a), .string(let b)): return .string(a + b)
     case ("+", .list(let a), .list(let b)): return .list(a + b)
+    case ("+", .tuple(let a), .tuple(let b)): return .tuple(a + b)
     case ("*", .string(let s), _), ("*", _, .string(let s)):
       guard case .int(let n)? = number(op == "*" && l.stringValue != nil ? r : l) else {
         throw renderer.error(
           .type("can't multiply sequence by non-int of type '\(r.typeName)'"), at: offset)
       }
       return .string(n > 0 ? String(repeating: s, count: n) : "")
-    case ("*", .list(let items), _), ("*", _, .list(let items)):
+    case ("*", .list(let items), _), ("*", _, .list(let items)), ("*", .tuple(let items), _),
+      ("*", _, .tuple(let items)):
       guard case .int(let n)? = number(l.listValue != nil ? r : l) else {
         throw renderer.error(
           .type("can't multiply sequence by non-int of type '\(r.typeName)'"), at: offset)
       }
-      return .list(n > 0 ? Array((0..<n).map { _ in items }.joined()) : [])
+      let repeated = n > 0 ? Array((0..<n).map { _ in items }.joined()) : []
+      if case .tuple = (l.listValue != nil ? l : r) { return .tuple(repeated) }
+      return .list(repeated)
     case ("%", .string(let format), _):
       return .string(try PythonFormat.percent(format, r, renderer: renderer, at: offset))
     default: break
@@ -131,7 +135,8 @@ enum TemplateOperators {
 
   static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
 
-  /// Python's ordering: numbers with numbers, strings with strings, lists item by item.
+  /// Python's ordering: numbers with numbers, strings with strings, lists (and tuples) item
+  /// by item.
   static func lessThan(_ l: Value, _ r: Value) -> Bool? {
     if let a = number(l), let b = number(r) {
       if case .int(let x) = a, case .int(let y) = b { return x < y }
@@ -139,7 +144,7 @@ enum TemplateOperators {
     }
     switch (l, r) {
     case (.string(let a), .string(let b)): return Value.pythonStringOrder(a, b)
-    case (.list(let a), .list(let b)):
+    case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
       for (x, y) in zip(a, b) where x != y {
         return lessThan(x, y)
       }
@@ -182,7 +187,7 @@ enum TemplateOperators {
           at: offset)
       }
       return n.isEmpty || s.contains(n)
-    case .list(let l): return l.contains(needle)
+    case .list(let l), .tuple(let l): return l.contains(needle)
     case .dict(let d):
       switch needle {
       case .string(let k): return d.contains(k)

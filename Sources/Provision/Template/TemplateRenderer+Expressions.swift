@@ -41,8 +41,10 @@ extension TemplateRenderer {
       return .value(v)
     case .name(let n, _):
       return try lookup(n)
-    case .list(let items), .tuple(let items):
+    case .list(let items):
       return .value(.list(try items.map { try valueOfExpression($0) }))
+    case .tuple(let items):
+      return .value(.tuple(try items.map { try valueOfExpression($0) }))
     case .dict(let pairs):
       var d = OrderedDict()
       for (k, v) in pairs {
@@ -96,11 +98,7 @@ extension TemplateRenderer {
       return try eval(b)
     case .binary(let op, let a, let b, let offset):
       let l = try valueOfExpression(a)
-      var r = try valueOfExpression(b)
-      // `'%s' % (a, b)` spreads a tuple; a list on the right is one argument, as in Python.
-      if op == "%", case .string = l, case .list = r {
-        if case .tuple = b {} else { r = .list([r]) }
-      }
+      let r = try valueOfExpression(b)
       return .value(try TemplateOperators.binary(op, l, r, renderer: self, at: offset))
     case .compare(let first, let rest, let offset):
       var left = try valueOfExpression(first)
@@ -186,11 +184,11 @@ extension TemplateRenderer {
       switch (b, i) {
       case (.dict(let d), _):
         if let x = d[dictKey(i)] { return .value(x) }
-      case (.list(let l), .int(let n)):
+      case (.list(let l), .int(let n)), (.tuple(let l), .int(let n)):
         let k = n < 0 ? n + l.count : n
         if k >= 0 && k < l.count { return .value(l[k]) }
-        return .undefined("list object has no element \(n)")
-      case (.list(let l), .bool(let flag)):
+        return .undefined("\(b.typeName) object has no element \(n)")
+      case (.list(let l), .bool(let flag)), (.tuple(let l), .bool(let flag)):
         let k = flag ? 1 : 0
         if k < l.count { return .value(l[k]) }
       case (.string(let s), .int(let n)):
@@ -236,6 +234,7 @@ extension TemplateRenderer {
     }
     switch base {
     case .list(let l): return .list(try indices(l.count).map { l[$0] })
+    case .tuple(let l): return .tuple(try indices(l.count).map { l[$0] })
     case .string(let s):
       let chars = Array(s)
       return .string(String(try indices(chars.count).map { chars[$0] }))
@@ -249,7 +248,7 @@ extension TemplateRenderer {
   /// The items of a value as a `for` loop sees them: a dict's keys, a string's characters.
   func iterate(_ v: Value, at offset: Int) throws -> [Value] {
     switch v {
-    case .list(let l): return l
+    case .list(let l), .tuple(let l): return l
     case .dict(let d): return d.keys.map { .string($0) }
     case .string(let s): return s.map { .string(String($0)) }
     default: throw error(.type("'\(v.typeName)' object is not iterable"), at: offset)

@@ -129,7 +129,7 @@ extension TemplateRenderer {
     var out: [Value] = []
     for item in items {
       if skipNulls && (item == .null || item == "None" || item == "null") { continue }
-      if case .list(let inner) = item, levels.map({ $0 >= 1 }) ?? true {
+      if let inner = item.listValue, levels.map({ $0 >= 1 }) ?? true {
         out += flatten(inner, levels: levels.map { $0 - 1 }, skipNulls: skipNulls)
       } else {
         out.append(item)
@@ -344,7 +344,7 @@ extension TemplateRenderer {
           re.matches(in: s).map { m in
             if groups == 0 { return .string(TemplateRegex.group(m, 0, in: s) ?? "") }
             if groups == 1 { return .string(TemplateRegex.group(m, 1, in: s) ?? "") }
-            return .list((1...groups).map { .string(TemplateRegex.group(m, $0, in: s) ?? "") })
+            return .tuple((1...groups).map { .string(TemplateRegex.group(m, $0, in: s) ?? "") })
           }))
     case "regex_escape":
       let s = string(try v())
@@ -376,7 +376,7 @@ extension TemplateRenderer {
       _ = try a.bind(name, [])
       switch try v() {
       case .string(let s): return .value(.int(s.count))
-      case .list(let l): return .value(.int(l.count))
+      case .list(let l), .tuple(let l): return .value(.int(l.count))
       case .dict(let d): return .value(.int(d.count))
       case let x: throw fail("object of type '\(x.typeName)' has no len()")
       }
@@ -448,13 +448,13 @@ extension TemplateRenderer {
       guard case .dict(let d) = try v() else { throw fail("dictsort requires a dict") }
       let byValue = string(try a.value(p[1], "key")) == "value"
       let caseSensitive = try a.bool(p[0], false)
-      let pairs: [Value] = d.map { .list([.string($0.key), $0.value]) }
+      let pairs: [Value] = d.map { .tuple([.string($0.key), $0.value]) }
       return .value(
         .list(
           try sorted(
             pairs, reverse: try a.bool(p[2], false),
             key: { pair in
-              guard case .list(let kv) = pair else { return pair }
+              guard case .tuple(let kv) = pair else { return pair }
               return self.sortKey(byValue ? kv[1] : kv[0], caseSensitive: caseSensitive)
             }, at: offset)))
     case "unique":
@@ -617,7 +617,7 @@ extension TemplateRenderer {
         try a.keywords.first { $0.0 == "fillvalue" }.map { try value($0.1, at: offset) }
         ?? .null
       let n = name == "zip" ? lists.map(\.count).min() ?? 0 : lists.map(\.count).max() ?? 0
-      return .value(.list((0..<n).map { i in .list(lists.map { i < $0.count ? $0[i] : fill }) }))
+      return .value(.list((0..<n).map { i in .tuple(lists.map { i < $0.count ? $0[i] : fill }) }))
     case "to_json":
       var style = Value.JSONStyle.compact
       for (k, x) in a.keywords {
@@ -878,7 +878,7 @@ extension TemplateRenderer {
       return .value(
         .string(
           try PythonFormat.percent(
-            s, args.count == 1 ? .list(args) : .list(args), renderer: self, at: offset)))
+            s, .tuple(args), renderer: self, at: offset)))
     case "random":
       let p = try a.bind(name, ["start", "step", "seed"])
       var generator = TemplateRandom(seed: try p[2].map { try value($0, at: offset) })
@@ -947,14 +947,14 @@ extension TemplateRenderer {
         }
       }
       let ordered = try sorted(
-        groups.map { Value.list([$0.0, .list($0.1)]) }, reverse: false,
+        groups.map { Value.tuple([$0.0, .list($0.1)]) }, reverse: false,
         key: { $0.listValue?.first ?? .null }, at: offset)
       return .value(.list(ordered))
     case "dict":
       return .value(try v())
     case "items":
       guard case .dict(let d) = try v() else { return .value(.list([])) }
-      return .value(.list(d.map { .list([.string($0.key), $0.value]) }))
+      return .value(.list(d.map { .tuple([.string($0.key), $0.value]) }))
     case "striptags":
       let re = try regex("<[^>]*>", ignoreCase: false, multiline: false, at: offset)
       let s = re.replace(string(try v()), with: "").0
@@ -1012,7 +1012,7 @@ extension TemplateRenderer {
         let sub = try attributePath(item, path, at: offset)
         if try sub.isUndefined && a.bool(p[1], false) { continue }
         for s in try list(try value(sub, at: offset), name, at: offset) {
-          out.append(.list([item, s]))
+          out.append(.tuple([item, s]))
         }
       }
       return .value(.list(out))
@@ -1021,7 +1021,7 @@ extension TemplateRenderer {
       for x in a.positional { lists.append(try list(try value(x, at: offset), name, at: offset)) }
       var out: [[Value]] = [[]]
       for l in lists { out = out.flatMap { prefix in l.map { prefix + [$0] } } }
-      return .value(.list(out.map { .list($0) }))
+      return .value(.list(out.map { .tuple($0) }))
     case "comment":
       let s = string(try v())
       return .value(

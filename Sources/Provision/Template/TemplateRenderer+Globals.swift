@@ -26,9 +26,9 @@ extension TemplateRenderer {
         let v = try value(p, at: offset)
         switch v {
         case .dict(let x): for (k, y) in x { d[k] = y }
-        case .list(let pairs):
+        case .list(let pairs), .tuple(let pairs):
           for pair in pairs {
-            guard case .list(let kv) = pair, kv.count == 2 else {
+            guard let kv = pair.listValue, kv.count == 2 else {
               throw error(.type("cannot convert dictionary update sequence element"), at: offset)
             }
             d[dictKey(kv[0])] = kv[1]
@@ -79,7 +79,7 @@ extension TemplateRenderer {
     case "zip":
       let lists = try a.positional.map { try iterate(try value($0, at: offset), at: offset) }
       let n = lists.map(\.count).min() ?? 0
-      return .value(.list((0..<n).map { i in .list(lists.map { $0[i] }) }))
+      return .value(.list((0..<n).map { i in .tuple(lists.map { $0[i] }) }))
     default:
       throw error(.unknownFunction(name), at: offset)
     }

@@ -47,7 +47,7 @@ extension TemplateRenderer {
     case "sequence", "iterable":
       if case .value(let x) = input {
         switch x {
-        case .list, .dict, .string: return true
+        case .list, .tuple, .dict, .string: return true
         default: return false
         }
       }

@@ -297,7 +297,7 @@ final class TemplateRenderer {
     }
     var kwargs = OrderedDict()
     for (k, v) in keywords { kwargs[k] = try value(v, at: offset) }
-    scope["varargs"] = .value(.list(varargs))
+    scope["varargs"] = .value(.tuple(varargs))
     scope["kwargs"] = .value(.dict(kwargs))
     if let caller = closure.caller { scope["caller"] = .macro(caller) }
     guard callDepth < 64 else {

@@ -32,6 +32,13 @@ extension Value {
         item.writeRepr(into: &out)
       }
       out += "]"
+    case .tuple(let items):
+      out += "("
+      for (i, item) in items.enumerated() {
+        if i > 0 { out += ", " }
+        item.writeRepr(into: &out)
+      }
+      out += items.count == 1 ? ",)" : ")"
     case .dict(let d):
       out += "{"
       var first = true

@@ -9,7 +9,8 @@ struct YAMLWriter {
   var flowLeaves: Bool
   var sortKeys: Bool
 
-  func write(_ v: Value) -> String {
+  func write(_ value: Value) -> String {
+    let v = value.tuplesAsLists
     var out = ""
     switch v {
     case .list(let l) where !l.isEmpty && !(flowLeaves && isLeaf(v)):
