@@ -126,18 +126,24 @@ import Testing
   @Test(arguments: [false, true, nil] as [Bool?]) func stateReadsAreCombined(follow: Bool?) async throws {
     let (root, all) = try Self.tree()
     defer { try? FileManager.default.removeItem(atPath: root) }
+    // Over the size whose checksum comes from the controller: sha256sum's line, not content.
+    try Data(repeating: 0x61, count: FileState.catLimit + 1).write(to: URL(fileURLWithPath: root + "/big"))
     // stat -L fails on a dangling link: that case is the fallback's (next test).
-    let paths = follow == true ? all.filter { !$0.hasSuffix("/dangling") } : all
+    let paths = (follow == true ? all.filter { !$0.hasSuffix("/dangling") } : all) + [root + "/big"]
     let follows = paths.indices.map { follow ?? (paths[$0].hasSuffix("/dangling") ? false : $0 % 2 == 0) }
+    // Every path read without its content, and every third with it too (as lineinfile does).
+    let reads = zip(paths, follows).flatMap { path, follow in
+      [(path, follow, false)] + (paths.firstIndex(of: path)! % 3 == 0 ? [(path, follow, true)] : [])
+    }
     let host = Counting()
     let together = try await Self.together(
-      zip(paths, follows).map { FileState.command($0, content: false, follow: $1, become: nil) } + [RemoteCommand("echo other")],
+      reads.map { FileState.command($0.0, content: $0.2, follow: $0.1, become: nil) } + [RemoteCommand("echo other")],
       on: host)
     #expect(host.commands == 1)
-    #expect(together[paths.count].stdoutText == "other\n")
-    for (path, (r, follow)) in zip(paths, zip(together, follows)) {
-      let alone = try await LocalTransport().run(RemoteCommand(FileState.script(path, content: false, follow: follow)))
-      #expect(r.stdout == alone.stdout, "\(path)")
+    #expect(together[reads.count].stdoutText == "other\n")
+    for ((path, follow, content), r) in zip(reads, together) {
+      let alone = try await LocalTransport().run(RemoteCommand(FileState.script(path, content: content, follow: follow)))
+      #expect(r.stdout == alone.stdout, "\(path) content: \(content)")
       #expect(r.exitStatus == 0 && alone.exitStatus == 0, "\(path)")
       let state = try #require(FileState.parse(r.stdout))
       #expect((state == nil) == path.hasSuffix("/absent"), "\(path)")
@@ -161,22 +167,37 @@ import Testing
   }
 
   /// Output whose `sha256sum` lines do not name the files in order (a file replaced by another
-  /// kind between `stat` and `sha256sum`) is refused rather than matched up wrongly.
+  /// kind between `stat` and `sha256sum`), or whose `cat` output is not the size `stat` gave
+  /// (a file written in between), is refused rather than matched up wrongly.
   @Test func combinedOutputOutOfStepIsRefused() throws {
     let hash = String(repeating: "a", count: 64)
-    let good = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 1 root root\n=\n\(hash)  /a\n\(hash)  /b\n"
-    #expect(FileState.split(Data(good.utf8), reads: [("/a", true), ("/b", true)])?.count == 2)
+    let both: [FileState.PathRead] = [("/a", true, false), ("/b", true, false)]
+    let good = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 1 root root\n=\nSS\n\n=\n\(hash)  /a\n\(hash)  /b\n"
+    #expect(FileState.split(Data(good.utf8), reads: both)?.count == 2)
     let swapped = good.replacingOccurrences(of: "/a\n\(hash)  /b", with: "/b\n\(hash)  /a")
-    #expect(FileState.split(Data(swapped.utf8), reads: [("/a", true), ("/b", true)]) == nil)
-    let missing = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 1 root root\n=\n\(hash)  /a\n"
-    #expect(FileState.split(Data(missing.utf8), reads: [("/a", true), ("/b", true)]) == nil)
-    #expect(FileState.split(Data("1\n".utf8), reads: [("/a", true), ("/b", true)]) == nil)
-    #expect(FileState.split(Data("00\n".utf8), reads: [("/a", true), ("/b", true)]) == [Data("absent\n".utf8), Data("absent\n".utf8)])
+    #expect(FileState.split(Data(swapped.utf8), reads: both) == nil)
+    let missing = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 1 root root\n=\nSS\n\n=\n\(hash)  /a\n"
+    #expect(FileState.split(Data(missing.utf8), reads: both) == nil)
+    #expect(FileState.split(Data("1\n".utf8), reads: both) == nil)
+    #expect(FileState.split(Data("00\n".utf8), reads: both) == [Data("absent\n".utf8), Data("absent\n".utf8)])
     // A followed link's target comes in a line of its own, for a read that follows only.
-    let linked = "11\n81a4 644 0 0 1 root root\na1ff 777 0 0 5 root root\nF2 81a4 644 0 0 9 root root\n=\n\(hash)  /a\n\(hash)  /b\n"
+    let linked = "11\n81a4 644 0 0 1 root root\na1ff 777 0 0 5 root root\nF2 81a4 644 0 0 9 root root\n=\nSS\n\n=\n\(hash)  /a\n\(hash)  /b\n"
     #expect(
-      FileState.split(Data(linked.utf8), reads: [("/a", false), ("/b", true)])?.last == Data("81a4 644 0 0 9 root root\n\n\(hash)\n".utf8))
-    #expect(FileState.split(Data(linked.utf8), reads: [("/a", false), ("/b", false)]) == nil)
+      FileState.split(Data(linked.utf8), reads: [("/a", false, false), ("/b", true, false)])?.last
+        == Data("81a4 644 0 0 9 root root\n\n\(hash)\n".utf8))
+    #expect(FileState.split(Data(linked.utf8), reads: [("/a", false, false), ("/b", false, false)]) == nil)
+    // Content by size: the checksum of `x` for the first, the content itself for the second.
+    let sized = "11\n81a4 644 0 0 1 root root\n81a4 644 0 0 3 root root\n=\nCC\nxyz\n\n=\n"
+    let reads: [FileState.PathRead] = [("/a", false, false), ("/b", false, true)]
+    let xHash = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+    #expect(
+      FileState.split(Data(sized.utf8), reads: reads)
+        == [Data("81a4 644 0 0 1 root root\n\n\(xHash)\n".utf8), Data("81a4 644 0 0 3 root root\n\ncontent\nyz\n".utf8)])
+    for changed in ["xyzw\n", "xy", "xyz\nw\n"] {
+      let wrong = sized.replacingOccurrences(of: "CC\nxyz\n", with: "CC\n" + changed)
+      #expect(FileState.split(Data(wrong.utf8), reads: reads) == nil, "\(changed)")
+    }
+    #expect(FileState.split(Data(sized.replacingOccurrences(of: "CC", with: "C").utf8), reads: reads) == nil)
   }
 
   /// Paths that are all missing (a fresh host) are read in one command too.

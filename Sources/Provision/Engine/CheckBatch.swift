@@ -102,32 +102,39 @@ actor CheckBatch {
     var command: RemoteCommand
     /// The round's entries it answers: one, several asking the same, or one per path.
     var entries: [Int]
-    /// The reads of a combined state read, in the order of `entries`; nil for a plain command.
+    /// The different reads of a combined state read; nil for a plain command.
     var reads: [FileState.PathRead]?
+    /// For each of `entries`, which of `reads` answers it.
+    var readOfEntry: [Int] = []
   }
 
   /// Sends one round: the combinable commands as one script per `become`, the others alone.
-  /// State reads of paths with the same `become` become one read of all those paths.
+  /// State reads of paths with the same `become` become one read of all those paths, each path
+  /// read once however many checks ask for it.
   private static func send(_ round: [Entry], over transport: any Transport, after lead: Entry? = nil) async {
     var found: [Unit] = []
     for (i, entry) in round.enumerated() {
-      if combinable(entry.command), case .fileState(let path, let follow)? = entry.command.reads,
-        let u = found.firstIndex(where: { $0.reads != nil && $0.command.become == entry.command.become })
-      {
+      if combinable(entry.command), case .fileState(let path, let follow, let content)? = entry.command.reads {
+        let read = (path: path, follow: follow, content: content)
+        guard let u = found.firstIndex(where: { $0.reads != nil && $0.command.become == entry.command.become }) else {
+          found.append(Unit(command: entry.command, entries: [i], reads: [read], readOfEntry: [0]))
+          continue
+        }
+        let known = found[u].reads?.firstIndex { $0 == read }
+        if known == nil { found[u].reads?.append(read) }
         found[u].entries.append(i)
-        found[u].reads?.append((path, follow))
-      } else if case .fileState(let path, let follow)? = entry.command.reads, combinable(entry.command) {
-        found.append(Unit(command: entry.command, entries: [i], reads: [(path, follow)]))
+        found[u].readOfEntry.append(known ?? (found[u].reads?.count ?? 1) - 1)
       } else if combinable(entry.command), let u = found.firstIndex(where: { $0.reads == nil && $0.command == entry.command }) {
-        // Checks that read the same thing (three edits of one file) share one read.
+        // Checks that read the same thing share one read.
         found[u].entries.append(i)
       } else {
         found.append(Unit(command: entry.command, entries: [i]))
       }
     }
-    for u in found.indices where found[u].entries.count > 1 && found[u].reads != nil {
+    for u in found.indices where found[u].reads.map({ $0.count > 1 }) ?? false {
       found[u].command = RemoteCommand(FileState.script(reads: found[u].reads ?? []), become: found[u].command.become)
     }
+    // A single path (however many checks ask for it) is read with its own command.
     for u in found.indices where found[u].reads?.count == 1 { found[u].reads = nil }
 
     let units = found
@@ -208,8 +215,8 @@ actor CheckBatch {
     if case .success(let combined) = result, combined.succeeded,
       let outputs = FileState.split(combined.stdout, reads: reads)
     {
-      for (i, output) in zip(unit.entries, outputs) {
-        round[i].continuation.resume(returning: CommandResult(stdout: output, stderr: Data(), exitStatus: 0, exitSignal: nil))
+      for (i, read) in zip(unit.entries, unit.readOfEntry) {
+        round[i].continuation.resume(returning: CommandResult(stdout: outputs[read], stderr: Data(), exitStatus: 0, exitSignal: nil))
       }
       return
     }

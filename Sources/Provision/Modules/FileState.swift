@@ -34,10 +34,10 @@ public struct FileState: Sendable, Equatable {
   }
 
   /// The command behind `read`, marked as a state read so that a batch of checks can read
-  /// many paths with one `stat` and one `sha256sum` (`script(reads:)`).
+  /// many paths with one `stat` and one `cat` (`script(reads:)`).
   static func command(_ path: String, content: Bool, follow: Bool, become: Become?) -> RemoteCommand {
     var command = RemoteCommand(script(path, content: content, follow: follow), become: become)
-    if !content { command.reads = .fileState(path: path, follow: follow) }
+    command.reads = .fileState(path: path, follow: follow, content: content)
     return command
   }
 
@@ -58,90 +58,147 @@ public struct FileState: Sendable, Equatable {
       """
   }
 
-  /// One state read of a batch: a path, and whether symbolic links are followed.
-  typealias PathRead = (path: String, follow: Bool)
+  /// One state read of a batch: a path, whether symbolic links are followed, and whether the
+  /// content is wanted.
+  typealias PathRead = (path: String, follow: Bool, content: Bool)
 
-  /// One script that reads the state of all `reads` (without content) with one `stat` and one
-  /// `sha256sum`: what `script(_:content:follow:)` costs per path in processes, for all of
-  /// them. A read that follows a path that is a link adds a `stat -L` of its own. `split(_:
-  /// reads:)` turns the output back into one `script` output per read.
+  /// The largest regular file whose checksum a combined read computes on the controller from
+  /// its content (one `cat` for all of them) rather than with `sha256sum` on the host, and
+  /// the most content a combined read brings back that way.
+  static let catLimit = 65536
+  static let catTotalLimit = 524288
+
+  /// One script that reads the state of all `reads` with one `stat`, one `cat` and, for files
+  /// over `catLimit`, one `sha256sum`: what `script(_:content:follow:)` costs per path in
+  /// processes, for all of them. A path that is a link adds a `readlink`, or for a read that
+  /// follows it a `stat -L`. `split(_:reads:)` turns the output back into one `script` output
+  /// per read.
+  ///
+  /// The output: a line of `1`/`0` (which paths exist), their stat lines, a line per link
+  /// (`L<n> target`, or `F<n> stat line` of a followed link's target), `=`, a line with a
+  /// letter per regular file (`C`: its content is in the `cat` output, `S`: its checksum is
+  /// in `sha256sum`'s), the `cat` output, a line `=` after a newline, and `sha256sum`'s lines.
   static func script(reads: [PathRead]) -> String {
     let format = "'%f %a %u %g %s %U %G'"
-    // Each word is F (follow) or N, then the path; `kinds` keeps the letters of the paths
-    // that exist, in order, and each later loop takes its letter off the front.
-    let words = reads.map { ShellQuoting.quote(($0.follow ? "F" : "N") + $0.path) }.joined(separator: " ")
+    // Each word is a letter, then the path: N (no follow), F (follow), C (content, no follow)
+    // or D (content, follow). `kinds` keeps the letters of the paths that exist, in order,
+    // and each later loop takes its letter off the front.
+    let words = reads.map { read in
+      ShellQuoting.quote((read.content ? (read.follow ? "D" : "C") : (read.follow ? "F" : "N")) + read.path)
+    }.joined(separator: " ")
     let next = #"k=${g%"${g#?}"}; g=${g#?}"#
     return """
       set --; kinds=
       for w in \(words); do p=${w#?}; if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; kinds=$kinds${w%"$p"}; printf 1; else printf 0; fi; done
       echo
       [ $# -eq 0 ] && exit 0
-      stat -c \(format) -- "$@" || exit 1
-      i=0; g=$kinds; for p in "$@"; do i=$((i+1)); \(next); if [ -L "$p" ]; then if [ "$k" = F ]; then printf 'F%d ' "$i"; stat -L -c \(format) -- "$p" || exit 1; else printf 'L%d ' "$i"; readlink -- "$p" || exit 1; fi; fi; done
+      s=$(stat -c \(format) -- "$@") || exit 1
+      printf '%s\\n' "$s"
+      i=0; g=$kinds; for p in "$@"; do i=$((i+1)); \(next); if [ -L "$p" ]; then case $k in [FD]) printf 'F%d ' "$i"; stat -L -c \(format) -- "$p" || exit 1;; *) printf 'L%d ' "$i"; readlink -- "$p" || exit 1;; esac; fi; done
       echo =
-      g=$kinds; for p in "$@"; do shift; \(next); if [ -f "$p" ] && { [ "$k" = F ] || [ ! -L "$p" ]; }; then set -- "$@" "$p"; fi; done
-      [ $# -eq 0 ] || sha256sum -- "$@"
+      nl='
+      '; s=$s$nl; c=0; g=$kinds
+      for p in "$@"; do shift; \(next); l=${s%%"$nl"*}; s=${s#*"$nl"}; if [ -f "$p" ] && { [ ! -L "$p" ] || [ "$k" = F ] || [ "$k" = D ]; }; then z=${l#* * * * }; z=${z%% *}; case $k in [CD]) t=C;; *) if [ ! -L "$p" ] && [ "$z" -le \(catLimit) ] && [ $((c + z)) -le \(catTotalLimit) ]; then t=C; c=$((c + z)); else t=S; fi;; esac; printf %s "$t"; set -- "$@" "$t$p"; fi; done
+      echo
+      only() { t=$1; shift; for w in "$@"; do shift; case $w in "$t"*) set -- "$@" "${w#?}";; esac; done; [ $# -eq 0 ] && return 0; if [ "$t" = C ]; then cat -- "$@"; else sha256sum -- "$@"; fi; }
+      only C "$@" || exit 1
+      printf '\\n=\\n'
+      only S "$@"
       """
   }
 
-  /// The output of `script(reads:)` as the output `script(path, content: false, follow:)`
-  /// gives for each read, or nil when the files changed while it ran (or it is not that
-  /// script's).
+  /// The output of `script(reads:)` as the output `script(path, content:, follow:)` gives for
+  /// each read, or nil when the files changed while it ran (or it is not that script's).
   static func split(_ output: Data, reads: [PathRead]) -> [Data]? {
-    var lines = String(decoding: output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)[...]
-    guard let map = lines.popFirst(), map.count == reads.count else { return nil }
+    let bytes = [UInt8](output)
+    var position = 0
+    func line() -> Substring? {
+      guard position < bytes.count else { return nil }
+      let end = bytes[position...].firstIndex(of: 0x0A) ?? bytes.count
+      defer { position = end + 1 }
+      return Substring(String(decoding: bytes[position..<end], as: UTF8.self))
+    }
+    guard let map = line(), map.count == reads.count else { return nil }
     let present = map.map { $0 == "1" }
     let count = present.filter { $0 }.count
     if count == 0 {
-      guard map.allSatisfy({ $0 == "0" }), lines.allSatisfy(\.isEmpty) else { return nil }
+      guard map.allSatisfy({ $0 == "0" }), position >= bytes.count else { return nil }
       return present.map { _ in Data("absent\n".utf8) }
     }
-    guard lines.count >= count + 1 else { return nil }
-    var stats = Array(lines.prefix(count))
-    lines = lines.dropFirst(count)
+    var stats: [Substring] = []
+    for _ in 0..<count {
+      guard let l = line() else { return nil }
+      stats.append(l)
+    }
     let existing = zip(reads, present).filter(\.1).map(\.0)
     // After the stat lines, a line per link: `L<n> target` where links are not followed,
     // `F<n> stat line` of the link's target where they are.
     var links: [Int: Substring] = [:]
-    while let line = lines.first, line != "=" {
-      guard let kind = line.first, kind == "L" || kind == "F", let space = line.firstIndex(of: " "),
-        let n = Int(line[line.index(after: line.startIndex)..<space]), (1...count).contains(n),
+    while true {
+      guard let l = line() else { return nil }
+      if l == "=" { break }
+      guard let kind = l.first, kind == "L" || kind == "F", let space = l.firstIndex(of: " "),
+        let n = Int(l[l.index(after: l.startIndex)..<space]), (1...count).contains(n),
         existing[n - 1].follow == (kind == "F")
       else { return nil }
-      if kind == "F" { stats[n - 1] = line[line.index(after: space)...] } else { links[n - 1] = line[line.index(after: space)...] }
-      lines = lines.dropFirst()
+      if kind == "F" { stats[n - 1] = l[l.index(after: space)...] } else { links[n - 1] = l[l.index(after: space)...] }
     }
-    guard lines.popFirst() == "=" else { return nil }
-    // Which files sha256sum read, as stat saw them; its lines name each file, so a type that
-    // changed between the two shows as a name out of place.
+    // The regular files as the script saw them (a followed link by its target's stat line),
+    // each with its letter: C, content in the `cat` output; S, a `sha256sum` line.
     var types: [RemoteFileInfo.FileType] = []
-    for line in stats {
-      guard let raw = line.split(separator: " ").first.flatMap({ UInt32($0, radix: 16) }) else { return nil }
+    var sizes: [Int] = []
+    for l in stats {
+      let fields = l.split(separator: " ")
+      guard fields.count >= 7, let raw = UInt32(fields[0], radix: 16), let size = Int(fields[4]) else { return nil }
       types.append(RemoteFileInfo.FileType(statMode: raw))
+      sizes.append(size)
     }
-    var sums: [Int: Substring] = [:]
-    for (n, read) in existing.enumerated() where types[n] == .regular {
-      guard let line = lines.popFirst(), line.count > 66 else { return nil }
-      var rest = line[...]
+    let regular = types.indices.filter { types[$0] == .regular }
+    guard let letters = line(), letters.count == regular.count, letters.allSatisfy({ $0 == "C" || $0 == "S" }) else { return nil }
+    var contents: [Int: ArraySlice<UInt8>] = [:]
+    var sums: [Int: String] = [:]
+    for (n, letter) in zip(regular, letters) where letter == "C" {
+      guard bytes.count - position >= sizes[n] else { return nil }
+      contents[n] = bytes[position..<position + sizes[n]]
+      position += sizes[n]
+    }
+    // A file whose size changed after `stat` leaves the separator out of place.
+    guard bytes.count - position >= 3, bytes[position..<position + 3].elementsEqual("\n=\n".utf8) else { return nil }
+    position += 3
+    // Its lines name each file, so a file that was replaced in between shows as a name out of
+    // place.
+    for (n, letter) in zip(regular, letters) where letter == "S" {
+      guard let l = line(), l.count > 66 else { return nil }
+      var rest = l
       let escaped = rest.first == "\\"
       if escaped { rest = rest.dropFirst() }
       let hash = rest.prefix(64)
       rest = rest.dropFirst(64)
       guard rest.hasPrefix("  ") || rest.hasPrefix(" *") else { return nil }
       let name = rest.dropFirst(2)
-      guard (escaped ? unescape(name) : String(name)) == read.path else { return nil }
-      sums[n] = hash
+      guard (escaped ? unescape(name) : String(name)) == existing[n].path else { return nil }
+      sums[n] = String(hash)
     }
-    guard lines.allSatisfy(\.isEmpty) else { return nil }
+    while let l = line() { guard l.isEmpty else { return nil } }
     var outputs: [Data] = []
     var n = 0
-    for isPresent in present {
+    for (read, isPresent) in zip(reads, present) {
       guard isPresent else {
         outputs.append(Data("absent\n".utf8))
         continue
       }
       let link = types[n] == .symlink ? links[n].map(String.init) ?? "" : ""
-      outputs.append(Data("\(stats[n])\n\(link)\n\(sums[n].map(String.init) ?? "")\n".utf8))
+      var output = Data("\(stats[n])\n\(link)\n".utf8)
+      if read.content, let content = contents[n] {
+        output += Data("content\n".utf8) + Data(content)
+      } else if let content = contents[n] {
+        output += Data(((Digest.hex("sha256", Array(content)) ?? "") + "\n").utf8)
+      } else if read.content, types[n] == .regular {
+        return nil
+      } else {
+        output += Data(((sums[n] ?? "") + "\n").utf8)
+      }
+      outputs.append(output)
       n += 1
     }
     return outputs

@@ -30,8 +30,8 @@ public struct RemoteCommand: Sendable, Equatable {
 
   /// A read whose output a batch can produce for many paths at once.
   enum Reads: Sendable, Equatable {
-    /// `FileState.script(path, content: false, follow:)`.
-    case fileState(path: String, follow: Bool)
+    /// `FileState.script(path, content:, follow:)`.
+    case fileState(path: String, follow: Bool, content: Bool)
   }
 
   /// Creates a command from a shell string.
