@@ -223,6 +223,18 @@ import Testing
     }
   }
 
+  /// The controller's SHA-256, which stands for `sha256sum` on the host for files that come
+  /// back as content, gives the same hex at every length around the block and padding edges.
+  @Test func controllerChecksumsMatchSha256sum() async throws {
+    var generator = SystemRandomNumberGenerator()
+    for length in [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000, 70000] {
+      let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+      let host = try await LocalTransport().run(RemoteCommand("sha256sum | cut -c1-64", stdin: Data(bytes)))
+      #expect(Digest.hex("sha256", bytes).map { $0 + "\n" } == host.stdoutText, "\(length) bytes")
+    }
+    #expect(Digest.hex("sha256", Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  }
+
   /// Checks that send the same read in one round (three edits of one file) share one read.
   @Test func sameReadsAreSentOnce() async throws {
     let host = Counting()

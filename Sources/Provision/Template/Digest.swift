@@ -13,7 +13,14 @@ enum Digest {
     case "sha512": bytes = sha512(message)
     default: return nil
     }
-    return bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    let digits = Array("0123456789abcdef".utf8)
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+      for (i, byte) in bytes.enumerated() {
+        out[2 * i] = digits[Int(byte >> 4)]
+        out[2 * i + 1] = digits[Int(byte & 0x0F)]
+      }
+      return bytes.count * 2
+    }
   }
 
   private static func pad(_ message: [UInt8], blockSize: Int, lengthBytes: Int, bigEndian: Bool)
@@ -152,36 +159,49 @@ enum Digest {
   ]
 
   static func sha256(_ message: [UInt8]) -> [UInt8] {
-    var h: [UInt32] = [
+    var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
       0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab,
-      0x5be0_cd19,
-    ]
+      0x5be0_cd19
+    )
     let m = pad(message, blockSize: 64, lengthBytes: 8, bigEndian: true)
-    for chunk in stride(from: 0, to: m.count, by: 64) {
-      var w = [UInt32](repeating: 0, count: 64)
-      for i in 0..<16 {
-        let j = chunk + i * 4
-        w[i] =
-          UInt32(m[j]) << 24 | UInt32(m[j + 1]) << 16 | UInt32(m[j + 2]) << 8 | UInt32(m[j + 3])
+    // The state in locals and one schedule buffer for all blocks: the file checks hash every
+    // file they read, so this runs for each regular file of a warm run.
+    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+      k256.withUnsafeBufferPointer { k in
+        m.withUnsafeBufferPointer { m in
+          for chunk in stride(from: 0, to: m.count, by: 64) {
+            for i in 0..<16 {
+              let j = chunk + i * 4
+              w[i] = UInt32(m[j]) << 24 | UInt32(m[j + 1]) << 16 | UInt32(m[j + 2]) << 8 | UInt32(m[j + 3])
+            }
+            for i in 16..<64 {
+              let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+              let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+              w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            }
+            var (a, b, c, d, e, f, g, hh) = h
+            for i in 0..<64 {
+              let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
+              let ch = (e & f) ^ (~e & g)
+              let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
+              let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
+              let maj = (a & b) ^ (a & c) ^ (b & c)
+              let t2 = s0 &+ maj
+              hh = g
+              g = f
+              f = e
+              e = d &+ t1
+              d = c
+              c = b
+              b = a
+              a = t1 &+ t2
+            }
+            h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
+          }
+        }
       }
-      for i in 16..<64 {
-        let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-        let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-        w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-      }
-      var v = h
-      for i in 0..<64 {
-        let s1 = rotr(v[4], 6) ^ rotr(v[4], 11) ^ rotr(v[4], 25)
-        let ch = (v[4] & v[5]) ^ (~v[4] & v[6])
-        let t1 = v[7] &+ s1 &+ ch &+ k256[i] &+ w[i]
-        let s0 = rotr(v[0], 2) ^ rotr(v[0], 13) ^ rotr(v[0], 22)
-        let maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2])
-        let t2 = s0 &+ maj
-        v = [t1 &+ t2, v[0], v[1], v[2], v[3] &+ t1, v[4], v[5], v[6]]
-      }
-      for i in 0..<8 { h[i] = h[i] &+ v[i] }
     }
-    return bigEndianWords(h)
+    return bigEndianWords([h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7])
   }
 
   private static let k512: [UInt64] = [
