@@ -80,31 +80,36 @@ public struct FileState: Sendable, Equatable {
   /// in `sha256sum`'s), the `cat` output, a line `=` after a newline, and `sha256sum`'s lines.
   static func script(reads: [PathRead]) -> String {
     let format = "'%f %a %u %g %s %U %G'"
-    // Each word is a letter, then the path: N (no follow), F (follow), C (content, no follow)
-    // or D (content, follow). `kinds` keeps the letters of the paths that exist, in order,
-    // and each later loop takes its letter off the front.
-    let words = reads.map { read in
-      ShellQuoting.quote((read.content ? (read.follow ? "D" : "C") : (read.follow ? "F" : "N")) + read.path)
-    }.joined(separator: " ")
-    let next = #"k=${g%"${g#?}"}; g=${g#?}"#
-    return """
-      set --; kinds=
-      for w in \(words); do p=${w#?}; if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; kinds=$kinds${w%"$p"}; printf 1; else printf 0; fi; done
+    // The paths are the positional parameters; `g` holds a letter for each: N (no follow),
+    // F (follow), C (content, no follow) or D (content, follow), and each loop takes its
+    // letter off the front. Lists of paths are built as strings of references to positional
+    // parameters ("${3}"), expanded once with eval: growing "$@" one path at a time copies it
+    // each time.
+    let words = reads.map { ShellQuoting.quote($0.path) }.joined(separator: " ")
+    let letters = reads.map { $0.content ? ($0.follow ? "D" : "C") : ($0.follow ? "F" : "N") }.joined()
+    // `${g%"${g#?}"}`, the usual way to take a first character, compares the whole rest of
+    // the string: with thousands of paths the loops took seconds.
+    let next = "case $g in N*) k=N;; F*) k=F;; C*) k=C;; *) k=D;; esac; g=${g#?}"
+    return #"""
+      set -- \#(words)
+      g=\#(letters); kinds=; ex=; i=0
+      for p; do i=$((i+1)); \#(next); if [ -e "$p" ] || [ -L "$p" ]; then ex="$ex \"\${$i}\""; kinds=$kinds$k; printf 1; else printf 0; fi; done
       echo
-      [ $# -eq 0 ] && exit 0
-      s=$(stat -c \(format) -- "$@") || exit 1
-      printf '%s\\n' "$s"
-      i=0; g=$kinds; for p in "$@"; do i=$((i+1)); \(next); if [ -L "$p" ]; then case $k in [FD]) printf 'F%d ' "$i"; stat -L -c \(format) -- "$p" || exit 1;; *) printf 'L%d ' "$i"; readlink -- "$p" || exit 1;; esac; fi; done
+      [ -z "$ex" ] && exit 0
+      eval "set -- $ex"
+      s=$(stat -c \#(format) -- "$@") || exit 1
+      printf '%s\n' "$s"
+      i=0; g=$kinds; for p; do i=$((i+1)); \#(next); if [ -L "$p" ]; then case $k in [FD]) printf 'F%d ' "$i"; stat -L -c \#(format) -- "$p" || exit 1;; *) printf 'L%d ' "$i"; readlink -- "$p" || exit 1;; esac; fi; done
       echo =
-      nl='
-      '; s=$s$nl; c=0; g=$kinds
-      for p in "$@"; do shift; \(next); l=${s%%"$nl"*}; s=${s#*"$nl"}; if [ -f "$p" ] && { [ ! -L "$p" ] || [ "$k" = F ] || [ "$k" = D ]; }; then z=${l#* * * * }; z=${z%% *}; case $k in [CD]) t=C;; *) if [ ! -L "$p" ] && [ "$z" -le \(catLimit) ] && [ $((c + z)) -le \(catTotalLimit) ]; then t=C; c=$((c + z)); else t=S; fi;; esac; printf %s "$t"; set -- "$@" "$t$p"; fi; done
+      c=0; i=0; g=$kinds; cs=; ss=; set -f; IFS='
+      '
+      for l in $s; do i=$((i+1)); \#(next); eval "p=\${$i}"; if [ -f "$p" ] && { [ ! -L "$p" ] || [ "$k" = F ] || [ "$k" = D ]; }; then z=${l#* * * * }; z=${z%% *}; case $k in [CD]) t=C;; *) if [ ! -L "$p" ] && [ "$z" -le \#(catLimit) ] && [ $((c + z)) -le \#(catTotalLimit) ]; then t=C; c=$((c + z)); else t=S; fi;; esac; printf %s "$t"; if [ "$t" = C ]; then cs="$cs \"\${$i}\""; else ss="$ss \"\${$i}\""; fi; fi; done
+      set +f; unset IFS
       echo
-      only() { t=$1; shift; for w in "$@"; do shift; case $w in "$t"*) set -- "$@" "${w#?}";; esac; done; [ $# -eq 0 ] && return 0; if [ "$t" = C ]; then cat -- "$@"; else sha256sum -- "$@"; fi; }
-      only C "$@" || exit 1
-      printf '\\n=\\n'
-      only S "$@"
-      """
+      [ -z "$cs" ] || eval "cat -- $cs" || exit 1
+      printf '\n=\n'
+      [ -z "$ss" ] || eval "sha256sum -- $ss"
+      """#
   }
 
   /// The output of `script(reads:)` as the output `script(path, content:, follow:)` gives for
