@@ -47,22 +47,11 @@ struct ShellFrame {
       text.append(contentsOf: "\(rendered.line) </dev/null".utf8)
     } else {
       text.append(contentsOf: "printf '%s' ".utf8)
-      text.append(Self.quoted(stdin))
+      text.append(ShellQuoting.quotedBytes(stdin))
       text.append(contentsOf: " | \(rendered.line)".utf8)
     }
     text.append(contentsOf: "; printf '\\n\(end) %d\\n' $?; printf '\\n\(end)\\n' >&2\n".utf8)
     self.text = text
-  }
-
-  /// `bytes` in single quotes, as one shell word.
-  static func quoted(_ bytes: Data) -> Data {
-    var out = Data([UInt8(ascii: "'")])
-    out.reserveCapacity(bytes.count + 2)
-    for b in bytes {
-      if b == UInt8(ascii: "'") { out.append(contentsOf: Array("'\\''".utf8)) } else { out.append(b) }
-    }
-    out.append(UInt8(ascii: "'"))
-    return out
   }
 
   /// How far the reading of the two streams got; kept between calls so that long output is

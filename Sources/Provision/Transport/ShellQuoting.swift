@@ -1,3 +1,5 @@
+import Foundation
+
 /// POSIX shell quoting.
 enum ShellQuoting {
   /// Quotes `word` so that `/bin/sh` reads it back as exactly one word.
@@ -9,6 +11,18 @@ enum ShellQuoting {
       if c == "'" { out += "'\\''" } else { out.unicodeScalars.append(c) }
     }
     return out + "'"
+  }
+
+  /// `bytes` in single quotes as one word, whatever they are (they need not be UTF-8): a
+  /// command's standard input written into the resident shell's line (`ShellFrame`).
+  static func quotedBytes(_ bytes: Data) -> Data {
+    var out = Data([UInt8(ascii: "'")])
+    out.reserveCapacity(bytes.count + 2)
+    for b in bytes {
+      if b == UInt8(ascii: "'") { out.append(contentsOf: Array("'\\''".utf8)) } else { out.append(b) }
+    }
+    out.append(UInt8(ascii: "'"))
+    return out
   }
 
   /// Bytes that need no quoting: ASCII letters, digits and `-_./=:@%+,`.
