@@ -29,7 +29,8 @@ enum TemplateMethods {
     case .dict(let d): return try dictMethod(method, d, args, renderer: renderer, at: offset)
     case .list(let l), .tuple(let l):
       switch method {
-      case "copy" where receiver.typeName == "list": return .list(l)
+      // Only lists get here with `copy`: `has(_:on:)` offers tuples `index` and `count`.
+      case "copy": return .list(l)
       case "count":
         let a = try args.bind("count", ["x"], required: 1)
         let x = try args.value(a[0], .null)
