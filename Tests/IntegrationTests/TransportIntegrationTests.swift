@@ -40,7 +40,7 @@ import Testing
     defer { Task { await transport.close() } }
     let r = try await transport.run("echo out; echo err >&2; exit 3")
     #expect(r.exitStatus == 3 && r.stdoutText == "out\n" && r.stderrText == "err\n")
-    let killed = try await transport.run("kill -TERM $$")
+    let killed = try await transport.run("sh -c 'kill -TERM $$'")
     #expect(killed.exitSignal == "TERM")
     #expect(!killed.succeeded)
   }

@@ -12,7 +12,7 @@ import Testing
   @Test func theLineRunsTheCommandAsAChildWithoutTheShellsInput() {
     let text = String(decoding: frame().text, as: UTF8.self)
     #expect(text.hasPrefix("printf 'PROVISION-BEGIN-T0K %d\\n' $$; printf 'PROVISION-BEGIN-T0K\\n' >&2; "))
-    #expect(text.contains("LANG=C.UTF-8 LC_ALL=C.UTF-8 /bin/sh -c true </dev/null; "))
+    #expect(text.contains("(export LANG=C.UTF-8 LC_ALL=C.UTF-8; eval true) </dev/null; "))
     #expect(text.hasSuffix("printf '\\nPROVISION-END-T0K %d\\n' $?; printf '\\nPROVISION-END-T0K\\n' >&2\n"))
     #expect(text.filter { $0 == "\n" }.count == 1)
   }
@@ -22,7 +22,7 @@ import Testing
     let text = frame(stdin: input).text
     var expected = Data("printf '%s' 'it'\\''s 100%\\n\n".utf8)
     expected.append(contentsOf: [0xff, 0x27, 0x5c, 0x27, 0x27, 0x27])
-    expected.append(contentsOf: " | LANG=C.UTF-8".utf8)
+    expected.append(contentsOf: " | (export LANG=C.UTF-8".utf8)
     #expect(text.range(of: expected) != nil)
     #expect(!String(decoding: text, as: UTF8.self).contains("</dev/null"))
   }
@@ -81,24 +81,41 @@ import Testing
     return SSHTransport(target: target)
   }
 
-  /// The name of the command's parent and its PID.
-  private static let parent = "echo $(cat /proc/$PPID/comm) $PPID"
+  /// The name of the shell the command runs in and its PID: in the resident shell, a
+  /// subshell's `$$` is the resident shell's.
+  private static let shell = "echo $(cat /proc/$$/comm) $$"
 
   @Test func commandsRunInOneShellAndStartClean() async throws {
     let ssh = try transport()
-    let first = try await ssh.run(Self.parent).stdoutText
+    let first = try await ssh.run(Self.shell).stdoutText
     #expect(first.hasPrefix("sh "))
     let before = try await ssh.run("pwd; umask; echo ${LEAK-unset}").stdoutText
     #expect(before.hasSuffix("\nunset\n"))
     #expect(try await ssh.run("cd /; umask 077; LEAK=1; export LEAK").exitStatus == 0)
     #expect(try await ssh.run("pwd; umask; echo ${LEAK-unset}").stdoutText == before)
-    #expect(try await ssh.run(Self.parent).stdoutText == first, "the same shell ran every command")
+    #expect(try await ssh.run(Self.shell).stdoutText == first, "the same shell ran every command")
+    await ssh.close()
+  }
+
+  @Test func exitAndSyntaxErrorsEndTheCommandNotTheShell() async throws {
+    let ssh = try transport()
+    let shell = try await ssh.run("echo $$").stdoutText
+    #expect(try await ssh.run("echo before; exit 3; echo after").stdoutText == "before\n")
+    #expect(try await ssh.run("exit 3").exitStatus == 3)
+    let broken = try await ssh.run("if then fi")
+    #expect(broken.exitStatus == 2)
+    #expect(broken.stderrText.contains("Syntax error"))
+    #expect(try await ssh.run("trap 'echo trapped' EXIT; echo body").stdoutText == "body\ntrapped\n")
+    #expect(try await ssh.run(RemoteCommand("printf %s \"$X\"", environment: ["X": "a 'b' $c"])).stdoutText == "a 'b' $c")
+    #expect(try await ssh.run("echo $$").stdoutText == shell, "the same shell ran every command")
     await ssh.close()
   }
 
   @Test func withoutItEachCommandHasItsOwnChannel() async throws {
     let ssh = try transport(residentShell: false)
-    #expect(try await ssh.run(Self.parent).stdoutText.hasPrefix("sshd "))
+    let first = try await ssh.run(Self.shell).stdoutText
+    #expect(first.hasPrefix("sh "))
+    #expect(try await ssh.run(Self.shell).stdoutText != first)
     await ssh.close()
   }
 
@@ -107,9 +124,10 @@ import Testing
     var input = Data("quotes ' \" \\ $HOME `id` %s %d\nnon-ASCII é ✓\n".utf8)
     input.append(contentsOf: (1...255).map { UInt8($0) })
     input.append(contentsOf: Data(repeating: UInt8(ascii: "x"), count: 200_000))
-    let result = try await ssh.run(RemoteCommand("cat; cat /proc/$PPID/comm >&2", stdin: input))
+    let shell = try await ssh.run("echo $$").stdoutText
+    let result = try await ssh.run(RemoteCommand("cat; echo $$ >&2", stdin: input))
     #expect(result.stdout == input)
-    #expect(result.stderrText == "sh\n", "the resident shell ran it")
+    #expect(result.stderrText == shell, "the resident shell ran it")
     await ssh.close()
   }
 
@@ -128,11 +146,11 @@ import Testing
 
   @Test func aShellKilledWhileIdleIsReplaced() async throws {
     let ssh = try transport()
-    let shell = try await ssh.run("echo $PPID").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    let shell = try await ssh.run("echo $$").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     #expect(try await ssh.run("(sleep 0.2; kill -KILL \(shell)) >/dev/null 2>&1 &").exitStatus == 0)
     try await Task.sleep(for: .milliseconds(700))
     #expect(try await ssh.run("echo still here").stdoutText == "still here\n")
-    let next = try await ssh.run("echo $PPID").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    let next = try await ssh.run("echo $$").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     #expect(next != shell)
     await ssh.close()
   }
@@ -140,7 +158,7 @@ import Testing
   @Test func aShellThatDiesUnderACommandFailsItAndTheNextGetsANewOne() async throws {
     let ssh = try transport()
     do {
-      _ = try await ssh.run("kill -KILL $PPID; sleep 1")
+      _ = try await ssh.run("kill -KILL $$; sleep 1")
       Issue.record("the command should have failed")
     } catch let error as TransportError {
       #expect(error.kind == .channel("the shell running the command ended early"))
@@ -151,7 +169,7 @@ import Testing
 
   @Test func aTimedOutCommandTakesItsShellWithIt() async throws {
     let ssh = try transport()
-    let shell = try await ssh.run("echo $PPID").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    let shell = try await ssh.run("echo $$").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     do {
       _ = try await ssh.run(RemoteCommand("sleep 27.13", timeout: 0.5))
       Issue.record("the command should have timed out")

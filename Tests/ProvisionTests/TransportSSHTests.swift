@@ -224,7 +224,7 @@ import Testing
 
   @Test func exitSignalIsReported() async throws {
     let ssh = try transport()
-    let result = try await ssh.run("kill -TERM $$")
+    let result = try await ssh.run("sh -c 'kill -TERM $$'")
     #expect(result.exitSignal == "TERM")
     #expect(result.exitStatus == nil)
     let missing = try await ssh.run("no-such-command-xyz")

@@ -13,6 +13,13 @@ import Foundation
 struct RenderedCommand: Sendable, Equatable {
   /// The line for `exec`: the shell assignments, if any, then the program.
   var line: String { assignments.isEmpty ? program : assignments + " " + program }
+
+  /// The same command for a running shell to start without a new `/bin/sh`: a subshell that
+  /// exports the variables and `eval`s the script, so nothing it does (`cd`, `exit`, a syntax
+  /// error) reaches the shell. Its `$$` is the running shell's PID, as in any subshell. `line`
+  /// when the command needs a program first (`sudo`, `su`, `env`, `timeout`).
+  var subshellLine: String { subshell ?? line }
+  private var subshell: String?
   /// The prompt sudo prints when it wants the password; nil when no password is sent.
   var becomePrompt: String?
   /// The line the command prints once sudo let it through; nil when no password is sent.
@@ -51,6 +58,9 @@ struct RenderedCommand: Sendable, Equatable {
       words.removeFirst()
       for (name, value) in environment { words.append(name + "=" + ShellQuoting.quote(value)) }
       assignments = words.joined(separator: " ")
+      if command.timeout == nil {
+        subshell = "(export \(assignments); eval \(ShellQuoting.quote(script)))"
+      }
       words = []
     } else {
       for (name, value) in environment { words.append(ShellQuoting.quote("\(name)=\(value)")) }

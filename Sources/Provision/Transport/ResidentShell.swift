@@ -9,8 +9,8 @@ import Foundation
 ///
 ///     printf 'BEGIN %d\n' $$; printf 'BEGIN\n' >&2; LINE </dev/null; printf '\nEND %d\n' $?; printf '\nEND\n' >&2
 ///
-/// LINE is the same line a channel of its own would run (`RenderedCommand.line`), a child of
-/// the shell, so nothing it does (`cd`, `exit`, `umask`) touches the next command. Its
+/// LINE is the command in a subshell (`RenderedCommand.subshellLine`), or the line a channel of
+/// its own would run, so nothing it does (`cd`, `exit`, `umask`) touches the next command. Its
 /// standard input, when it has one, comes from `printf` through a pipe; the shell's own input
 /// is the stream of commands and no command may read it. The frame's markers carry a random
 /// token, so output before the start (a background process of an earlier command) and after
@@ -44,11 +44,11 @@ struct ShellFrame {
     self.end = Array(end.utf8)
     var text = Data("printf '\(begin) %d\\n' $$; printf '\(begin)\\n' >&2; ".utf8)
     if stdin.isEmpty {
-      text.append(contentsOf: "\(rendered.line) </dev/null".utf8)
+      text.append(contentsOf: "\(rendered.subshellLine) </dev/null".utf8)
     } else {
       text.append(contentsOf: "printf '%s' ".utf8)
       text.append(ShellQuoting.quotedBytes(stdin))
-      text.append(contentsOf: " | \(rendered.line)".utf8)
+      text.append(contentsOf: " | \(rendered.subshellLine)".utf8)
     }
     text.append(contentsOf: "; printf '\\n\(end) %d\\n' $?; printf '\\n\(end)\\n' >&2\n".utf8)
     self.text = text
