@@ -41,6 +41,11 @@ public struct FileState: Sendable, Equatable {
     return command
   }
 
+  /// The scripts' programs run in the C locale: what they print does not depend on it, and
+  /// `stat`, `readlink` and `cat` start about half a millisecond faster each without loading
+  /// the UTF-8 locale the command's environment names.
+  static let cLocale = "LC_ALL=C; export LC_ALL"
+
   /// The shell script behind `read`: `absent`, or a stat line, the link target line (empty
   /// when following links), then the checksum line, or for `content` the line `content` and
   /// the content (whose checksum the controller computes, which saves two processes on the
@@ -50,6 +55,7 @@ public struct FileState: Sendable, Equatable {
     let regular = follow ? "[ -f \"$p\" ]" : "[ -f \"$p\" ] && [ ! -L \"$p\" ]"
     let body = content ? "echo content; cat -- \"$p\"" : "sha256sum < \"$p\" | cut -c1-64"
     return """
+      \(cLocale)
       p=\(ShellQuoting.quote(path))
       if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; exit 0; fi
       stat \(l)-c '%f %a %u %g %s %U %G' -- "$p" || exit 1
@@ -91,6 +97,7 @@ public struct FileState: Sendable, Equatable {
     // the string: with thousands of paths the loops took seconds.
     let next = "case $g in N*) k=N;; F*) k=F;; C*) k=C;; *) k=D;; esac; g=${g#?}"
     return #"""
+      \#(cLocale)
       set -- \#(words)
       g=\#(letters); kinds=; ex=; i=0
       for p; do i=$((i+1)); \#(next); if [ -e "$p" ] || [ -L "$p" ]; then ex="$ex \"\${$i}\""; kinds=$kinds$k; printf 1; else printf 0; fi; done
