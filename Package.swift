@@ -27,7 +27,7 @@ let package = Package(
       name: "CLibCrypto", pkgConfig: "libcrypto",
       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
     .target(name: "Inventory", dependencies: ["CLibYAML", "CLibCrypto"]),
-    .target(name: "Provision", dependencies: ["Inventory", "CLibSSH2"]),
+    .target(name: "Provision", dependencies: ["Inventory", "CLibSSH2", "CLibCrypto"]),
     .executableTarget(
       name: "ProvisionCLI",
       dependencies: [

@@ -63,6 +63,7 @@ struct ExecCommand: AsyncParsableCommand {
   var command: [String] = []
 
   func run() async throws {
+    SSHTransport.warmUp()
     guard !command.isEmpty else {
       printError("error: give the command after '--', as in: provision exec all -i hosts -- uptime")
       throw ExitCode(ExitStatus.usage)

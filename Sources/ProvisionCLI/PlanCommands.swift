@@ -102,6 +102,7 @@ struct PlanCommand: AsyncParsableCommand {
   var out: String?
 
   func run() async throws {
+    SSHTransport.warmUp()
     let (loaded, inventory, options) = try selection.load(playbooks, connection, vault)
     let redactor = Redactor.forOutput()
     let inputs = PlanInputs.compute(
@@ -203,6 +204,7 @@ struct ApplyCommand: AsyncParsableCommand {
   var replan = false
 
   func run() async throws {
+    SSHTransport.warmUp()
     let saved = try loadPlan(plan)
     try vault.install()
     if !connection.inventory.isEmpty || connection.limit != nil {
@@ -313,6 +315,7 @@ struct DriftCommand: AsyncParsableCommand {
   @OptionGroup var vault: VaultOptions
 
   func run() async throws {
+    SSHTransport.warmUp()
     let (loaded, inventory, options) = try selection.load(playbooks, connection, vault)
     let redactor = Redactor.forOutput()
     let inputs = PlanInputs(

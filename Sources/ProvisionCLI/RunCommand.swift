@@ -209,6 +209,7 @@ struct RunCommand: AsyncParsableCommand {
   var rolesPath: String?
 
   func run() async throws {
+    SSHTransport.warmUp()
     PlaybookRunner.warmUpRegularExpressions()
     try vault.install()
     let loaded = try ConnectionOptions.loadPlaybooks(playbooks, rolesPath: ConnectionOptions.rolesPath(rolesPath))
@@ -292,6 +293,7 @@ struct AdhocCommand: AsyncParsableCommand {
   @OptionGroup var vault: VaultOptions
 
   func run() async throws {
+    SSHTransport.warmUp()
     try vault.install()
     let text = """
       - hosts: \(Self.yamlQuote(pattern))

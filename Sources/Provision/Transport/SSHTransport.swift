@@ -28,6 +28,10 @@ public final class SSHTransport: Transport {
 
   public var host: String { target.name }
 
+  /// Starts the SSH library's one-time set-up in the background (`LibSSH2.warmUp`), for a
+  /// command that is about to connect to hosts.
+  public static func warmUp() { LibSSH2.warmUp() }
+
   public func connectAhead() {
     connection.connectAhead()
   }
