@@ -123,6 +123,7 @@ public final class PlaybookRunner {
         remoteUser: play.keywords.remoteUser.flatMap(ModuleArguments.text))
       await loadVarsFiles(play, states)
       if !promptVariables(play, states) { break }
+      connectAhead(play, states)
       let gather = play.gatherFacts.map { ModuleArguments.boolean($0) ?? true } ?? true
       if play.strategy == "free" && states.count > 1 {
         await runFree(play, states, gather: gather)
@@ -137,6 +138,20 @@ public final class PlaybookRunner {
         break
       }
       if !states.contains(where: \.isActive) && batches.count > 1 && failedSoFar == selected.count { break }
+    }
+  }
+
+  /// Starts connecting to the batch's first `forks` hosts before any of their tasks is
+  /// rendered. A connection is mostly the host's work (sshd starting, the key exchange), so it
+  /// then overlaps the rendering of the first tasks instead of waiting for each host's turn on
+  /// the controller's few threads. The transport is the play's, as fact gathering uses; a host
+  /// whose connection fails is reported by its first task, as before.
+  private func connectAhead(_ play: Play, _ states: [HostState]) {
+    let executor = self.executor()
+    var task = PlaybookTask.synthetic("gather_facts", play: play)
+    task.keywords = play.keywords
+    for host in states.prefix(max(1, options.forks)) where host.isActive {
+      executor.connection(task, host: host, context: executor.variables(task, host)).connectAhead()
     }
   }
 
