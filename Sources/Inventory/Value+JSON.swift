@@ -81,6 +81,13 @@ extension Value {
 
   static func writeJSONString(_ s: String, into out: inout String, ensureASCII: Bool) {
     out += "\""
+    // Most strings need no escape: appended whole, not a scalar at a time.
+    let limit: UInt8 = ensureASCII ? 0x7E : 0xFF
+    if s.utf8.allSatisfy({ $0 >= 0x20 && $0 <= limit && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+      out += s
+      out += "\""
+      return
+    }
     for scalar in s.unicodeScalars {
       switch scalar {
       case "\"": out += "\\\""

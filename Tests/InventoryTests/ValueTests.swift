@@ -26,3 +26,14 @@ import Testing
   let plain: Value = ["k": [1, "x"]]
   #expect(plain.tuplesAsLists == plain)
 }
+
+/// Strings are escaped as Python's json.dumps escapes them, with and without ensure_ascii;
+/// plain ones are copied whole.
+@Test func jsonStringsAreEscapedAsPythonDoes() {
+  let ascii = Value.JSONStyle(indent: nil, sortKeys: false, ensureASCII: true)
+  let utf8 = Value.JSONStyle(indent: nil, sortKeys: false, ensureASCII: false)
+  #expect(Value.string("plain text/path.conf").jsonString(ascii) == #""plain text/path.conf""#)
+  #expect(Value.string("q\"b\\n\n\t\u{01}").jsonString(utf8) == #""q\"b\\n\n\t\u0001""#)
+  #expect(Value.string("é✓\u{7F}😀").jsonString(ascii) == #""\u00e9\u2713\u007f\ud83d\ude00""#)
+  #expect(Value.string("é✓\u{7F}😀").jsonString(utf8) == "\"é✓\u{7F}😀\"")
+}
