@@ -24,7 +24,7 @@ import Testing
 
 /// Words quoted for the shell come back unchanged from `sh`; template syntax is found by bytes.
 @Suite struct QuotingTests {
-  @Test(arguments: ["plain", "with space", "it's", "'", "''", "$(rm -rf /)", "a\nb", "tab\there", "ünïcödé", "-_./=:@%+,", "", "`x`", "\\"])
+  @Test(arguments: ["plain", "with space", "it's", "'", "''", "$(rm -rf /)", "a\nb", "tab\there", "ünïcödé", "é'ü'", "-_./=:@%+,", "", "`x`", "\\"])
   func shellGivesBackTheWord(_ word: String) async throws {
     let r = try await LocalTransport().run(RemoteCommand("printf %s " + ShellQuoting.quote(word)))
     #expect(r.stdoutText == word)

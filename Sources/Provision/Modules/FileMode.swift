@@ -5,7 +5,7 @@ public enum FileMode: Sendable, Equatable {
 
   /// Parses a mode string, or nil when it is neither octal nor symbolic.
   public static func parse(_ text: String) -> FileMode? {
-    let s = text.trimmingCharacters(in: .whitespaces)
+    let s = text.trimmingSpaces()
     if !s.isEmpty, s.allSatisfy({ ("0"..."7").contains($0) }) {
       guard let bits = UInt16(s, radix: 8), bits <= 0o7777 else { return nil }
       return .absolute(bits)

@@ -52,6 +52,7 @@ struct RenderedCommand: Sendable, Equatable {
     if let directory = command.workingDirectory {
       script = "cd \(ShellQuoting.quote(directory)) || exit 1\n" + script
     }
+    let quotedScript = ShellQuoting.quote(script)
     let environment = command.environment.sorted(by: { $0.key < $1.key })
     var words = ["env", "LANG=C.UTF-8", "LC_ALL=C.UTF-8"]
     if command.become == nil && environment.allSatisfy({ Self.isIdentifier($0.key) }) {
@@ -59,7 +60,7 @@ struct RenderedCommand: Sendable, Equatable {
       for (name, value) in environment { words.append(name + "=" + ShellQuoting.quote(value)) }
       assignments = words.joined(separator: " ")
       if command.timeout == nil {
-        subshell = "(export \(assignments); eval \(ShellQuoting.quote(script)))"
+        subshell = "(export \(assignments); eval \(quotedScript))"
       }
       words = []
     } else {
@@ -68,7 +69,7 @@ struct RenderedCommand: Sendable, Equatable {
     if let timeout = command.timeout {
       words += ["timeout", "-k", "2", Self.seconds(timeout + 1)]
     }
-    words += ["/bin/sh", "-c", ShellQuoting.quote(script)]
+    words += ["/bin/sh", "-c", quotedScript]
     var line = words.joined(separator: " ")
     if let become = command.become, become.method == .su {
       // su has no prompt option and no -n: wait for its "Password:" and answer it when there

@@ -7,9 +7,14 @@ enum ShellQuoting {
     if !word.isEmpty && word.utf8.allSatisfy(isSafe) { return word }
     var out = "'"
     out.reserveCapacity(word.utf8.count + 2)
-    for c in word.unicodeScalars {
-      if c == "'" { out += "'\\''" } else { out.unicodeScalars.append(c) }
+    // Whole runs between quotes are appended at once: scripts of kilobytes are quoted often.
+    var rest = Substring(word)
+    while let quote = rest.utf8.firstIndex(of: UInt8(ascii: "'")) {
+      out += rest[..<quote]
+      out += "'\\''"
+      rest = rest[rest.utf8.index(after: quote)...]
     }
+    out += rest
     return out + "'"
   }
 
@@ -18,9 +23,13 @@ enum ShellQuoting {
   static func quotedBytes(_ bytes: Data) -> Data {
     var out = Data([UInt8(ascii: "'")])
     out.reserveCapacity(bytes.count + 2)
-    for b in bytes {
-      if b == UInt8(ascii: "'") { out.append(contentsOf: Array("'\\''".utf8)) } else { out.append(b) }
+    var rest = bytes[...]
+    while let quote = rest.firstIndex(of: UInt8(ascii: "'")) {
+      out.append(rest[..<quote])
+      out.append(contentsOf: Array("'\\''".utf8))
+      rest = rest[(quote + 1)...]
     }
+    out.append(rest)
     out.append(UInt8(ascii: "'"))
     return out
   }
