@@ -46,6 +46,27 @@ final class RecordingReporter: RunReporter {
     return url.path
   }
 
+  /// A play connects to its hosts at its start only when its first task runs on them: one that
+  /// starts on the controller may be waiting for them to come up.
+  @Test func aPlayConnectsAtItsStartOnlyWhenItStartsOnItsHosts() throws {
+    let inv = try InventoryLoader.load(iniText: "h1\n", file: "hosts")
+    func starts(_ tasks: String, tags: [String] = []) throws -> Bool {
+      var options = RunOptions()
+      options.tags = tags
+      let runner = PlaybookRunner(inventory: inv, options: options, reporter: RecordingReporter())
+      let path = try write("p\(UUID()).yml", "- hosts: all\n  gather_facts: false\n  tasks:\n" + tasks)
+      return runner.startsOnItsHosts(try PlaybookLoader.load(path).plays[0])
+    }
+    #expect(try starts("    - command: 'true'\n"))
+    #expect(try !starts("    - local_action: command true\n    - command: 'true'\n"))
+    #expect(try !starts("    - command: 'true'\n      delegate_to: localhost\n"))
+    #expect(try !starts("    - debug: msg=hi\n    - command: 'true'\n"))
+    #expect(try !starts("    - block:\n        - command: 'true'\n"))
+    let tagged = "    - local_action: command true\n      tags: [wait]\n    - command: 'true'\n      tags: [work]\n"
+    #expect(try starts(tagged, tags: ["work"]))
+    #expect(try !starts(tagged))
+  }
+
   func run(_ playbook: String, check: Bool = false, extra: OrderedDict = [:], inventory: String? = nil) async throws -> RecordingReporter {
     let inv = try InventoryLoader.load(iniText: inventory ?? "h1 ansible_connection=local\nh2 ansible_connection=local\n", file: "hosts")
     var options = RunOptions()

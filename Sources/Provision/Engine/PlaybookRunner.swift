@@ -123,8 +123,8 @@ public final class PlaybookRunner {
         remoteUser: play.keywords.remoteUser.flatMap(ModuleArguments.text))
       await loadVarsFiles(play, states)
       if !promptVariables(play, states) { break }
-      connectAhead(play, states)
       let gather = play.gatherFacts.map { ModuleArguments.boolean($0) ?? true } ?? true
+      if gather || startsOnItsHosts(play) { connectAhead(play, states) }
       if play.strategy == "free" && states.count > 1 {
         await runFree(play, states, gather: gather)
       } else {
@@ -145,7 +145,8 @@ public final class PlaybookRunner {
   /// rendered. A connection is mostly the host's work (sshd starting, the key exchange), so it
   /// then overlaps the rendering of the first tasks instead of waiting for each host's turn on
   /// the controller's few threads. The transport is the play's, as fact gathering uses; a host
-  /// whose connection fails is reported by its first task, as before.
+  /// whose connection fails is reported by its first task, as before. Only for a play whose
+  /// first step runs on its hosts (`startsOnItsHosts`).
   private func connectAhead(_ play: Play, _ states: [HostState]) {
     let executor = self.executor()
     var task = PlaybookTask.synthetic("gather_facts", play: play)
@@ -153,6 +154,26 @@ public final class PlaybookRunner {
     for host in states.prefix(max(1, options.forks)) where host.isActive {
       executor.connection(task, host: host, context: executor.variables(task, host)).connectAhead()
     }
+  }
+
+  /// Actions carried out on the controller, or not through the host's connection.
+  static let controllerActions: Set<String> = [
+    "debug", "set_fact", "assert", "fail", "pause", "include_vars", "group_by", "add_host", "meta", "include_tasks",
+    "include_role", "import_tasks", "import_role",
+  ]
+
+  /// Whether the play's first task runs a module on its hosts. A play that starts on the
+  /// controller, or with a task delegated elsewhere (`local_action: wait_for port=22`), may be
+  /// waiting for its hosts to come up: connecting at its start would fail and fail the first
+  /// task that reaches the host with it.
+  func startsOnItsHosts(_ play: Play) -> Bool {
+    guard options.startAtTask == nil,
+      case .task(let first)? = (play.preTasks + play.roles.flatMap(\.tasks) + play.tasks).first(where: {
+        if case .task(let t) = $0 { return selectedByTags(t.keywords.tags) }
+        return true
+      })
+    else { return false }
+    return first.keywords.delegateTo == nil && !Self.controllerActions.contains(first.action)
   }
 
   /// Facts, then pre_tasks, roles and tasks, post_tasks, each followed by its handlers.
