@@ -265,9 +265,11 @@ struct TaskExecutor: Sendable {
     return nil
   }
 
-  func boolean(_ value: Value?, _ context: TaskVariables) throws -> Bool? {
+  /// `value` rendered as a boolean; nil when absent. The variables are gathered only when
+  /// there is a value: `run_once` and `any_errors_fatal` are asked of every task.
+  func boolean(_ value: Value?, _ context: @autoclosure () -> TaskVariables) throws -> Bool? {
     guard let value else { return nil }
-    let rendered = try context.render(value)
+    let rendered = try context().render(value)
     return ModuleArguments.boolean(rendered) ?? rendered.isTruthy
   }
 
