@@ -2,7 +2,8 @@ import Foundation
 
 /// One command to run on a host, with everything that shapes how it runs.
 public struct RemoteCommand: Sendable, Equatable {
-  /// The command as a POSIX shell string, run by `/bin/sh -c`.
+  /// The command as a POSIX shell string, run by `/bin/sh -c`, or in the session's resident
+  /// shell by `eval` in a subshell (`RenderedCommand.subshellLine`).
   public var shell: String
   /// Bytes written to the command's standard input, followed by end of file.
   public var stdin: Data
