@@ -62,6 +62,9 @@ final class RecordingReporter: RunReporter {
     #expect(try !starts("    - command: 'true'\n      delegate_to: localhost\n"))
     #expect(try !starts("    - debug: msg=hi\n    - command: 'true'\n"))
     #expect(try !starts("    - block:\n        - command: 'true'\n"))
+    #expect(try !starts("    - command: 'true'\n      remote_user: deploy\n"))
+    #expect(try !starts("    - command: 'true'\n      vars: {ansible_port: 2222}\n"))
+    #expect(try starts("    - command: 'true'\n      vars: {port: 2222}\n"))
     let tagged = "    - local_action: command true\n      tags: [wait]\n    - command: 'true'\n      tags: [work]\n"
     #expect(try starts(tagged, tags: ["work"]))
     #expect(try !starts(tagged))

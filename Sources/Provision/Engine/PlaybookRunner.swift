@@ -162,10 +162,11 @@ public final class PlaybookRunner {
     "include_role", "import_tasks", "import_role",
   ]
 
-  /// Whether the play's first task runs a module on its hosts. A play that starts on the
-  /// controller, or with a task delegated elsewhere (`local_action: wait_for port=22`), may be
-  /// waiting for its hosts to come up: connecting at its start would fail and fail the first
-  /// task that reaches the host with it.
+  /// Whether the play's first task runs a module on its hosts, connected as the play says. A
+  /// play that starts on the controller, or with a task delegated elsewhere (`local_action:
+  /// wait_for port=22`), may be waiting for its hosts to come up: connecting at its start would
+  /// fail and fail the first task that reaches the host with it. A first task with its own
+  /// `remote_user` or `ansible_*` variables makes the host's connection itself, as before.
   func startsOnItsHosts(_ play: Play) -> Bool {
     guard options.startAtTask == nil,
       case .task(let first)? = (play.preTasks + play.roles.flatMap(\.tasks) + play.tasks).first(where: {
@@ -173,7 +174,10 @@ public final class PlaybookRunner {
         return true
       })
     else { return false }
-    return first.keywords.delegateTo == nil && !Self.controllerActions.contains(first.action)
+    let own = first.keywords
+    return own.delegateTo == nil && !Self.controllerActions.contains(first.action)
+      && own.remoteUser == play.keywords.remoteUser
+      && own.vars.keys.allSatisfy { !$0.hasPrefix("ansible_") || own.vars[$0] == play.keywords.vars[$0] }
   }
 
   /// Facts, then pre_tasks, roles and tasks, post_tasks, each followed by its handlers.
