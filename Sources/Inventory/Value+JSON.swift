@@ -23,100 +23,114 @@ extension Value {
 
   /// The value as JSON text in the given style.
   public func jsonString(_ style: JSONStyle = .compact) -> String {
-    var out = ""
+    // Built as bytes: a run's JSON output is tens of kilobytes in small pieces, and appending
+    // to an array costs a fraction of appending to a String.
+    var out: [UInt8] = []
+    out.reserveCapacity(256)
     writeJSON(into: &out, style: style, level: 0)
-    return out
+    return String(decoding: out, as: UTF8.self)
   }
 
-  private func writeJSON(into out: inout String, style: JSONStyle, level: Int) {
+  private func writeJSON(into out: inout [UInt8], style: JSONStyle, level: Int) {
     switch self {
-    case .null: out += "null"
-    case .bool(let b): out += b ? "true" : "false"
-    case .int(let i): out += String(i)
-    case .double(let d): out += Value.pythonFloatRepr(d, json: true)
+    case .null: out.append(contentsOf: "null".utf8)
+    case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+    case .int(let i): out.append(contentsOf: String(i).utf8)
+    case .double(let d): out.append(contentsOf: Value.pythonFloatRepr(d, json: true).utf8)
     case .string(let s): Value.writeJSONString(s, into: &out, ensureASCII: style.ensureASCII)
     case .list(let items), .tuple(let items):
       if items.isEmpty {
-        out += "[]"
+        out.append(contentsOf: "[]".utf8)
         return
       }
-      out += "["
+      out.append(UInt8(ascii: "["))
       for (i, item) in items.enumerated() {
-        if i > 0 { out += style.indent == nil ? ", " : "," }
+        if i > 0 { Value.separator(&out, style) }
         Value.newline(&out, style, level + 1)
         item.writeJSON(into: &out, style: style, level: level + 1)
       }
       Value.newline(&out, style, level)
-      out += "]"
+      out.append(UInt8(ascii: "]"))
     case .dict(let dict):
       if dict.isEmpty {
-        out += "{}"
+        out.append(contentsOf: "{}".utf8)
         return
       }
-      out += "{"
+      out.append(UInt8(ascii: "{"))
       let keys = style.sortKeys ? dict.keys.sorted(by: Value.pythonStringOrder) : dict.keys
       for (i, key) in keys.enumerated() {
-        if i > 0 { out += style.indent == nil ? ", " : "," }
+        if i > 0 { Value.separator(&out, style) }
         Value.newline(&out, style, level + 1)
         Value.writeJSONString(key, into: &out, ensureASCII: style.ensureASCII)
-        out += ": "
+        out.append(contentsOf: ": ".utf8)
         (dict[key] ?? .null).writeJSON(into: &out, style: style, level: level + 1)
       }
       Value.newline(&out, style, level)
-      out += "}"
+      out.append(UInt8(ascii: "}"))
     }
   }
 
-  private static func newline(_ out: inout String, _ style: JSONStyle, _ level: Int) {
+  /// Between items: `", "` on one line, `","` before an indented line.
+  private static func separator(_ out: inout [UInt8], _ style: JSONStyle) {
+    out.append(UInt8(ascii: ","))
+    if style.indent == nil { out.append(UInt8(ascii: " ")) }
+  }
+
+  private static func newline(_ out: inout [UInt8], _ style: JSONStyle, _ level: Int) {
     guard let indent = style.indent else { return }
-    out += "\n"
-    out += String(repeating: " ", count: indent * level)
+    out.append(10)
+    out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * level))
   }
 
-  /// Python orders strings by code point; Swift's `<` on String does too for valid Unicode
-  /// scalars, but compares by grapheme clusters, so compare the scalars explicitly.
+  /// Python orders strings by code point; Swift's `<` on String compares by grapheme
+  /// clusters. UTF-8's byte order is code point order, so the bytes are compared.
   public static func pythonStringOrder(_ a: String, _ b: String) -> Bool {
-    a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
+    a.utf8.lexicographicallyPrecedes(b.utf8)
   }
 
-  static func writeJSONString(_ s: String, into out: inout String, ensureASCII: Bool) {
-    out += "\""
+  static func writeJSONString(_ s: String, into out: inout [UInt8], ensureASCII: Bool) {
+    out.append(UInt8(ascii: "\""))
     // Most strings need no escape: appended whole, not a scalar at a time.
     let limit: UInt8 = ensureASCII ? 0x7E : 0xFF
     if s.utf8.allSatisfy({ $0 >= 0x20 && $0 <= limit && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-      out += s
-      out += "\""
+      out.append(contentsOf: s.utf8)
+      out.append(UInt8(ascii: "\""))
       return
     }
     for scalar in s.unicodeScalars {
       switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case "\u{08}": out += "\\b"
-      case "\u{0C}": out += "\\f"
+      case "\"": out.append(contentsOf: #"\""#.utf8)
+      case "\\": out.append(contentsOf: #"\\"#.utf8)
+      case "\n": out.append(contentsOf: #"\n"#.utf8)
+      case "\r": out.append(contentsOf: #"\r"#.utf8)
+      case "\t": out.append(contentsOf: #"\t"#.utf8)
+      case "\u{08}": out.append(contentsOf: #"\b"#.utf8)
+      case "\u{0C}": out.append(contentsOf: #"\f"#.utf8)
       default:
         if scalar.value < 0x20 || (ensureASCII && scalar.value > 0x7E) {
           if scalar.value > 0xFFFF {
             let v = scalar.value - 0x10000
-            out += hex4(0xD800 + (v >> 10))
-            out += hex4(0xDC00 + (v & 0x3FF))
+            hex4(0xD800 + (v >> 10), into: &out)
+            hex4(0xDC00 + (v & 0x3FF), into: &out)
           } else {
-            out += hex4(scalar.value)
+            hex4(scalar.value, into: &out)
           }
         } else {
-          out.unicodeScalars.append(scalar)
+          UTF8.encode(scalar) { out.append($0) }
         }
       }
     }
-    out += "\""
+    out.append(UInt8(ascii: "\""))
   }
 
-  private static func hex4(_ v: UInt32) -> String {
-    let digits = String(v, radix: 16)
-    return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+  private static let hexDigits = Array("0123456789abcdef".utf8)
+
+  /// `\uXXXX` in lowercase hex, as Python writes it.
+  private static func hex4(_ v: UInt32, into out: inout [UInt8]) {
+    out.append(contentsOf: #"\u"#.utf8)
+    for shift in stride(from: 12, through: 0, by: -4) {
+      out.append(hexDigits[Int((v >> UInt32(shift)) & 0xF)])
+    }
   }
 
   /// Python's `repr(float)`: the shortest text that reads back as the same number.

@@ -37,3 +37,14 @@ import Testing
   #expect(Value.string("é✓\u{7F}😀").jsonString(ascii) == #""\u00e9\u2713\u007f\ud83d\ude00""#)
   #expect(Value.string("é✓\u{7F}😀").jsonString(utf8) == "\"é✓\u{7F}😀\"")
 }
+
+/// Keys sort by code point as Python sorts them, astral characters after U+FFFF (UTF-16 would
+/// put them before), and indented output separates items as json.dumps(indent=4) does.
+@Test func jsonSortsKeysByCodePoint() {
+  #expect(Value.pythonStringOrder("z", "é") && Value.pythonStringOrder("\u{FFFF}", "😀"))
+  #expect(!Value.pythonStringOrder("😀", "\u{FFFF}") && !Value.pythonStringOrder("a", "a"))
+  let value: Value = ["😀": 1, "\u{FFFF}": [true, .null], "b": 1.5]
+  let style = Value.JSONStyle(indent: 2, sortKeys: true, ensureASCII: false)
+  #expect(value.jsonString(style) == "{\n  \"b\": 1.5,\n  \"\u{FFFF}\": [\n    true,\n    null\n  ],\n  \"😀\": 1\n}")
+  #expect(value.jsonString(.compact) == #"{"\ud83d\ude00": 1, "\uffff": [true, null], "b": 1.5}"#)
+}
