@@ -107,9 +107,15 @@ import Testing
       try await transport.run(RemoteCommand("sleep 37", timeout: 2))
     }
     #expect(Date().timeIntervalSince(started) < 10)
-    try await Task.sleep(for: .seconds(1))
-    let left = try await transport.run("ps -eo args= | grep -x 'sleep 37' || true")
-    #expect(left.stdoutText.isEmpty)
+    // The resident shell's process group is killed at once; `timeout`, in a process group of
+    // its own, kills the command at the remote deadline, a second after the local one.
+    var left = ""
+    for _ in 0..<10 {
+      try await Task.sleep(for: .milliseconds(500))
+      left = try await transport.run("ps -eo args= | grep -x 'sleep 37' || true").stdoutText
+      if left.isEmpty { break }
+    }
+    #expect(left.isEmpty, "the command outlived the remote deadline")
   }
 
   @Test func filesUploadAtomicallyWithModeAndChecksum() async throws {
