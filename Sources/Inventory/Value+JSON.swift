@@ -123,14 +123,11 @@ extension Value {
     out.append(UInt8(ascii: "\""))
   }
 
-  private static let hexDigits = Array("0123456789abcdef".utf8)
-
   /// `\uXXXX` in lowercase hex, as Python writes it.
   private static func hex4(_ v: UInt32, into out: inout [UInt8]) {
     out.append(contentsOf: #"\u"#.utf8)
-    for shift in stride(from: 12, through: 0, by: -4) {
-      out.append(hexDigits[Int((v >> UInt32(shift)) & 0xF)])
-    }
+    Hex.append(UInt8(v >> 8), to: &out)
+    Hex.append(UInt8(v & 0xFF), to: &out)
   }
 
   /// Python's `repr(float)`: the shortest text that reads back as the same number.

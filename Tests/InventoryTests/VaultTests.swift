@@ -161,9 +161,9 @@ import Testing
     -> [UInt8]
   {
     let inner =
-      Vault.hex(salt ?? envelope.salt) + [0x0A] + Vault.hex(hmac ?? envelope.hmac) + [0x0A]
-      + Vault.hex(ciphertext ?? envelope.ciphertext)
-    return Array("$ANSIBLE_VAULT;1.1;AES256\n".utf8) + Vault.hex(inner) + [0x0A]
+      Hex.encode(salt ?? envelope.salt) + [0x0A] + Hex.encode(hmac ?? envelope.hmac) + [0x0A]
+      + Hex.encode(ciphertext ?? envelope.ciphertext)
+    return Array("$ANSIBLE_VAULT;1.1;AES256\n".utf8) + Hex.encode(inner) + [0x0A]
   }
 
   @Test func tamperedDataFailsTheHMAC() throws {

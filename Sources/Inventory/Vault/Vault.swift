@@ -174,8 +174,8 @@ public enum Vault {
     let ciphertext = try VaultCrypto.aes256CTR(
       padded, key: Array(keys[0..<32]), counter: Array(keys[64..<80]))
     let hmac = try VaultCrypto.hmacSHA256(key: Array(keys[32..<64]), data: ciphertext)
-    let inner = hex(salt) + [0x0A] + hex(hmac) + [0x0A] + hex(ciphertext)
-    let body = hex(inner)
+    let inner = Hex.encode(salt) + [0x0A] + Hex.encode(hmac) + [0x0A] + Hex.encode(ciphertext)
+    let body = Hex.encode(inner)
 
     var header = "\(headerPrefix);1.1;AES256"
     if let label, !label.isEmpty, label != VaultSecret.defaultLabel {
@@ -193,18 +193,6 @@ public enum Vault {
   }
 
   // MARK: - Hex
-
-  private static let hexDigits = Array("0123456789abcdef".utf8)
-
-  static func hex(_ bytes: [UInt8]) -> [UInt8] {
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-      out.append(hexDigits[Int(b >> 4)])
-      out.append(hexDigits[Int(b & 0x0F)])
-    }
-    return out
-  }
 
   static func unhex(_ text: some Collection<UInt8>) -> [UInt8]? {
     guard text.count % 2 == 0 else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import Inventory
 
 /// Message digests for the `hash` filter, so no crypto library is needed: MD5, SHA-1,
 /// SHA-256 and SHA-512. They fingerprint text; they are not used for security.
@@ -13,14 +14,7 @@ enum Digest {
     case "sha512": bytes = sha512(message)
     default: return nil
     }
-    let digits = Array("0123456789abcdef".utf8)
-    return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-      for (i, byte) in bytes.enumerated() {
-        out[2 * i] = digits[Int(byte >> 4)]
-        out[2 * i + 1] = digits[Int(byte & 0x0F)]
-      }
-      return bytes.count * 2
-    }
+    return String(decoding: Hex.encode(bytes), as: UTF8.self)
   }
 
   private static func pad(_ message: [UInt8], blockSize: Int, lengthBytes: Int, bigEndian: Bool)
